@@ -1,0 +1,225 @@
+// Wires the gateway together from a resolved configuration: registry → upstreams (connectors + breakers)
+// → audit sink → request path → gRPC server (InquiryService, health, reflection) and the ops HTTP server.
+// main.ts runs it as a process; the integration tests and the benchmark start it in-process.
+import { file_estelam_inquiry_v1_inquiry, InquiryService } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
+import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { builtInConnectorKinds, type ConnectorKinds } from "../connectors/kinds.ts";
+import { createUpstreams, type Upstreams } from "../connectors/upstreams.ts";
+import { createAuditEventFactory, createAuditKey } from "../observability/audit/event.ts";
+import { createFileAuditSink } from "../observability/audit/file-sink.ts";
+import { createKafkaAuditSink } from "../observability/audit/kafka-sink.ts";
+import type { AuditSink, AuditSinkEvents } from "../observability/audit/sink.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import { createMetrics, type GatewayMetrics, recordBreakerState } from "../observability/metrics.ts";
+import { createFileRegistryStore } from "../registry/file-store.ts";
+import { createRegistry, type Registry } from "../registry/registry.ts";
+import type { GatewayConfig } from "./config.ts";
+import { adaptService, type CallEndInfo } from "./grpc/adapter.ts";
+import { createHealthService } from "./grpc/health.ts";
+import { createReflectionServices } from "./grpc/reflection.ts";
+import { createGrpcServer } from "./grpc/server.ts";
+import { createOpsHttpServer } from "./http-server.ts";
+import { createInquiryService } from "./inquiry-service.ts";
+import { createRequestPath } from "./request-path.ts";
+
+export interface GatewayOptions {
+  readonly config: GatewayConfig;
+  /** Defaults to a logger built from the configuration, writing to stdout. */
+  readonly logger?: Logger;
+  /** Variables for `${NAME}` references in the catalogue; defaults to process.env. */
+  readonly catalogueVars?: Readonly<Record<string, string | undefined>>;
+  /** Connector kinds; defaults to the built-in ones. */
+  readonly kinds?: ConnectorKinds;
+  /** Process metrics (CPU, memory) in /metrics; on by default. */
+  readonly defaultMetrics?: boolean;
+}
+
+export interface RunningGateway {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  /** `host:port` callers use. */
+  readonly grpcAddress: string;
+  readonly httpUrl: string;
+  readonly registry: Registry;
+  readonly upstreams: Upstreams;
+  readonly audit: AuditSink;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  /** Stops taking calls, lets in-flight inquiries finish (up to graceMs), flushes audit, closes. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const INQUIRY_SERVICE = InquiryService.typeName;
+
+function auditSinkEvents(metrics: GatewayMetrics, kind: string, logger: Logger): AuditSinkEvents {
+  return {
+    onWritten(count, seconds) {
+      metrics.auditEvents.inc({ sink: kind, result: "written" }, count);
+      metrics.auditWriteSeconds.observe({ sink: kind }, seconds);
+    },
+    onWriteError(error) {
+      metrics.auditEvents.inc({ sink: kind, result: "write_error" });
+      logger.error({ sink: kind, err: { message: error.message } }, "audit write failed; retrying");
+    },
+    onRefused(reason) {
+      metrics.auditEvents.inc({ sink: kind, result: `refused_${reason}` });
+    },
+  };
+}
+
+function createAuditSink(config: GatewayConfig, metrics: GatewayMetrics, logger: Logger): AuditSink {
+  const { audit } = config;
+  if (audit.sink === "kafka") {
+    return createKafkaAuditSink(
+      {
+        brokers: [...audit.kafka.brokers],
+        topic: audit.kafka.topic,
+        clientId: `estelam-${config.instance}`,
+        createTopic: audit.kafka.createTopic,
+        partitions: audit.kafka.partitions,
+        replicationFactor: audit.kafka.replicationFactor,
+        ackTimeoutMs: audit.ackTimeoutMs,
+        lingerMs: audit.lingerMs,
+        logger: logger.child({ component: "kafka" }),
+      },
+      auditSinkEvents(metrics, "kafka", logger),
+    );
+  }
+  return createFileAuditSink({ path: audit.filePath, ackTimeoutMs: audit.ackTimeoutMs, lingerMs: audit.lingerMs }, auditSinkEvents(metrics, "file", logger));
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logLevel, instance: config.instance });
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const kinds = options.kinds ?? builtInConnectorKinds();
+
+  const registry = await createRegistry({
+    store: createFileRegistryStore({ path: config.cataloguePath, vars: options.catalogueVars ?? process.env }),
+    kinds,
+  });
+  const breakerStates = new Map<string, string>();
+  const upstreams = createUpstreams({
+    kinds,
+    events: {
+      onStateChange(endpoint, state) {
+        recordBreakerState(metrics, endpoint, state);
+        const previous = breakerStates.get(endpoint);
+        breakerStates.set(endpoint, state);
+        if (previous !== undefined && previous !== state) logger.warn({ endpoint, from: previous, state }, `circuit breaker ${state}`);
+      },
+      onUpstreamCall(endpoint, seconds, fault) {
+        metrics.upstreamSeconds.observe({ endpoint, result: fault ? "fault" : "ok" }, seconds);
+      },
+      onShortCircuit(endpoint, why) {
+        metrics.breakerShortCircuits.inc({ endpoint, why });
+      },
+    },
+  });
+  upstreams.apply(registry.current());
+  registry.onSwap((next) => upstreams.apply(next));
+
+  const audit = createAuditSink(config, metrics, logger);
+  try {
+    await audit.start();
+  } catch (error) {
+    await upstreams.close();
+    throw new Error(`the audit trail (${audit.kind}) cannot start: ${(error as Error).message}`, { cause: error });
+  }
+  const auditEvents = createAuditEventFactory({ key: createAuditKey(config.audit.key), instance: config.instance });
+  const pendingGauge = setInterval(() => metrics.auditPending.set({ sink: audit.kind }, audit.pending()), 1000);
+  pendingGauge.unref();
+
+  const inquiries = createInquiryService({
+    registry,
+    path: createRequestPath({ upstreams, audit }),
+    audit,
+    auditEvents,
+    metrics,
+    logger,
+  });
+  const health = createHealthService();
+  const services = [
+    adaptService(InquiryService, { inquire: (request, context) => inquiries.inquire(request, context) }),
+    health.service,
+    ...createReflectionServices([file_estelam_inquiry_v1_inquiry, file_grpc_health_v1_health], [INQUIRY_SERVICE, "grpc.health.v1.Health"]),
+  ];
+  // grpc_type label per method path, as go-grpc-prometheus names them.
+  const methodTypes = new Map<string, string>();
+  for (const service of services) {
+    for (const method of Object.values(service.definition)) {
+      const type = method.requestStream ? (method.responseStream ? "bidi_stream" : "client_stream") : method.responseStream ? "server_stream" : "unary";
+      methodTypes.set(method.path.slice(1), type);
+    }
+  }
+  const grpc = createGrpcServer({
+    address: `${config.grpc.host}:${config.grpc.port}`,
+    services,
+    onCallEnd(info: CallEndInfo) {
+      const slash = info.method.lastIndexOf("/");
+      const labels = { grpc_service: info.method.slice(0, slash), grpc_method: info.method.slice(slash + 1), grpc_type: methodTypes.get(info.method) ?? "unary" };
+      metrics.grpcHandled.inc({ ...labels, grpc_code: CODE_NAMES[info.code] ?? String(info.code) });
+      metrics.grpcHandlingSeconds.observe(labels, info.seconds);
+    },
+  });
+
+  let draining = false;
+  const http = createOpsHttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    metrics: metrics.registry,
+    checks: [
+      { name: "catalogue", ready: () => registry.current().inquiryTypes.size > 0 },
+      { name: "audit", ready: () => audit.ready() },
+      { name: "serving", ready: () => !draining },
+    ],
+  });
+
+  let grpcPort: number;
+  let httpPort: number;
+  try {
+    ({ port: grpcPort } = await grpc.start());
+    ({ port: httpPort } = await http.start());
+  } catch (error) {
+    await grpc.shutdown(0).catch(() => undefined);
+    await audit.close();
+    await upstreams.close();
+    clearInterval(pendingGauge);
+    throw error;
+  }
+  health.setStatus("", "SERVING");
+  health.setStatus(INQUIRY_SERVICE, "SERVING");
+  logger.info({ grpc: `${config.grpc.host}:${grpcPort}`, http: `${config.http.host}:${httpPort}`, catalogue: registry.current().version, audit: audit.kind }, "gateway started");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    grpcPort,
+    httpPort,
+    grpcAddress: `${config.grpc.host}:${grpcPort}`,
+    httpUrl: `http://${config.http.host}:${httpPort}`,
+    registry,
+    upstreams,
+    audit,
+    metrics,
+    logger,
+    stop(graceMs = config.shutdownGraceMs) {
+      stopping ??= (async () => {
+        draining = true;
+        health.enterShutdown();
+        await grpc.shutdown(graceMs);
+        await audit.close();
+        await upstreams.close();
+        await http.close();
+        clearInterval(pendingGauge);
+        logger.info("gateway stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+const CODE_NAMES: Readonly<Record<number, string>> = {
+  0: "OK", 1: "Canceled", 2: "Unknown", 3: "InvalidArgument", 4: "DeadlineExceeded", 5: "NotFound", 6: "AlreadyExists",
+  7: "PermissionDenied", 8: "ResourceExhausted", 9: "FailedPrecondition", 10: "Aborted", 11: "OutOfRange", 12: "Unimplemented",
+  13: "Internal", 14: "Unavailable", 15: "DataLoss", 16: "Unauthenticated",
+};

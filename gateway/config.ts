@@ -1,0 +1,183 @@
+// Configuration, validated once at start-up into a fully resolved, typed object. Settings come from
+// environment variables (ESTELAM_* plus KAFKA_BROKERS); every one is listed in SETTINGS with its default
+// and meaning (the README's configuration table lists exactly these — a test checks it). An unknown
+// ESTELAM_* variable stops start-up with a message naming it, so a typo never silently falls back.
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+
+export interface Setting {
+  readonly name: string;
+  /** The default as text; "" means unset. */
+  readonly default: string;
+  readonly description: string;
+}
+
+const PROJECT_ROOT = resolve(import.meta.dirname, "..");
+export const DEMO_AUDIT_KEY = "estelam-demo-audit-key-do-not-use-in-production";
+
+export const SETTINGS = [
+  { name: "ESTELAM_GRPC_ADDRESS", default: "127.0.0.1:50051", description: "host:port of the gRPC server (InquiryService, health, reflection)." },
+  { name: "ESTELAM_HTTP_ADDRESS", default: "127.0.0.1:8080", description: "host:port of the HTTP server for /metrics, /healthz and /readyz." },
+  { name: "ESTELAM_CATALOGUE", default: "registry/catalogues/demo.json", description: "Path of the catalogue file (agencies, inquiry types, bindings, grants). `${NAME}` and `${NAME:-default}` in its strings are read from the environment." },
+  { name: "ESTELAM_DEMO", default: "false", description: "`true` (or the `--demo` flag, as in `npm start`) also starts the demo agencies and allows the demo audit key." },
+  { name: "ESTELAM_DEMO_AGENCIES_ADDRESS", default: "127.0.0.1:8090", description: "host:port of the demo agencies in demo mode; the demo catalogue reaches them through `DEMO_AGENCIES_URL`." },
+  { name: "KAFKA_BROKERS", default: "", description: "Comma-separated Kafka bootstrap brokers. Set: audit events go to Kafka. Unset: to the local audit file." },
+  { name: "ESTELAM_AUDIT_TOPIC", default: "estelam.audit.v1", description: "Kafka topic of audit events." },
+  { name: "ESTELAM_AUDIT_CREATE_TOPIC", default: "true", description: "Create the audit topic at start-up if it does not exist." },
+  { name: "ESTELAM_AUDIT_TOPIC_PARTITIONS", default: "3", description: "Partitions of the audit topic when the gateway creates it." },
+  { name: "ESTELAM_AUDIT_REPLICATION_FACTOR", default: "1", description: "Replication factor of the audit topic when the gateway creates it (use 3 in production)." },
+  { name: "ESTELAM_AUDIT_FILE", default: "var/audit/audit-events.jsonl", description: "Append-only audit file (JSON lines) used when KAFKA_BROKERS is unset." },
+  { name: "ESTELAM_AUDIT_ACK_TIMEOUT_MS", default: "5000", description: "How long an answer may wait for its audit event to become durable before it is withheld with AUDIT_UNAVAILABLE." },
+  { name: "ESTELAM_AUDIT_LINGER_MS", default: "2", description: "How long the audit writer waits to fill a batch." },
+  { name: "ESTELAM_AUDIT_KEY", default: "", description: "Secret key of the keyed digests (HMAC-SHA-256) of subject identifiers in audit events. Required unless in demo mode." },
+  { name: "ESTELAM_LOG_LEVEL", default: "info", description: "pino log level: fatal, error, warn, info, debug, trace or silent." },
+  { name: "ESTELAM_INSTANCE", default: "", description: "Name of this gateway instance in audit events and logs; defaults to the host name." },
+  { name: "ESTELAM_SHUTDOWN_GRACE_MS", default: "10000", description: "On SIGTERM/SIGINT, how long in-flight inquiries may finish before the servers close." },
+] as const satisfies readonly Setting[];
+
+type SettingName = (typeof SETTINGS)[number]["name"];
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface GatewayConfig {
+  readonly grpc: HostPort;
+  readonly http: HostPort;
+  readonly cataloguePath: string;
+  readonly demo: boolean;
+  readonly demoAgencies: HostPort;
+  readonly audit: {
+    readonly sink: "kafka" | "file";
+    readonly kafka: {
+      readonly brokers: readonly string[];
+      readonly topic: string;
+      readonly createTopic: boolean;
+      readonly partitions: number;
+      readonly replicationFactor: number;
+    };
+    readonly filePath: string;
+    readonly ackTimeoutMs: number;
+    readonly lingerMs: number;
+    readonly key: string;
+  };
+  readonly logLevel: string;
+  readonly instance: string;
+  readonly shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.problems = problems;
+  }
+}
+
+const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+function closest(name: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0] as number;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const cur = row[j] as number;
+        row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+      }
+    }
+    return row[b.length] as number;
+  };
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const c of candidates) {
+    const d = distance(name, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+/**
+ * Resolves the configuration from environment variables and command-line flags (`--demo`). Throws a
+ * ConfigError listing every problem.
+ */
+export function resolveConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[] = []): GatewayConfig {
+  const problems: string[] = [];
+  const names = SETTINGS.map((s) => s.name);
+  for (const key of Object.keys(env)) {
+    if (key.startsWith("ESTELAM_") && !(names as readonly string[]).includes(key)) {
+      const hint = closest(key, names);
+      problems.push(`unknown setting ${key}${hint === undefined ? "" : ` (did you mean ${hint}?)`}`);
+    }
+  }
+  for (const arg of argv) if (arg !== "--demo") problems.push(`unknown flag ${arg} (the only flag is --demo; settings are environment variables)`);
+
+  const raw = (name: SettingName): string => {
+    const value = env[name];
+    return value !== undefined && value.trim() !== "" ? value.trim() : (SETTINGS.find((s) => s.name === name)?.default ?? "");
+  };
+  const int = (name: SettingName, min: number, max: number): number => {
+    const text = raw(name);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) problems.push(`${name}=${text} must be a whole number from ${min} to ${max}`);
+    return value;
+  };
+  const bool = (name: SettingName): boolean => {
+    const text = raw(name).toLowerCase();
+    if (!["true", "false", "1", "0", "yes", "no"].includes(text)) problems.push(`${name}=${text} must be true or false`);
+    return ["true", "1", "yes"].includes(text);
+  };
+  const hostPort = (name: SettingName): HostPort => {
+    const text = raw(name);
+    const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+    const port = Number(match?.[2]);
+    if (match === null || port > 65535) {
+      problems.push(`${name}=${text} must be host:port, e.g. 127.0.0.1:50051 (port 0 picks a free port)`);
+      return { host: "127.0.0.1", port: 0 };
+    }
+    return { host: (match[1] as string).replace(/^\[|\]$/g, ""), port };
+  };
+
+  const demo = argv.includes("--demo") || bool("ESTELAM_DEMO");
+  const brokers = raw("KAFKA_BROKERS").split(",").map((b) => b.trim()).filter((b) => b !== "");
+  for (const broker of brokers) if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(broker)) problems.push(`KAFKA_BROKERS: '${broker}' is not host:port`);
+  const key = raw("ESTELAM_AUDIT_KEY") !== "" ? raw("ESTELAM_AUDIT_KEY") : demo ? DEMO_AUDIT_KEY : "";
+  if (key === "") problems.push("ESTELAM_AUDIT_KEY is required outside demo mode (a long random secret; it keys the digests of identifiers in audit events)");
+  else if (key.length < 16) problems.push("ESTELAM_AUDIT_KEY must be at least 16 characters");
+  const logLevel = raw("ESTELAM_LOG_LEVEL");
+  if (!LOG_LEVELS.has(logLevel)) problems.push(`ESTELAM_LOG_LEVEL=${logLevel} must be one of ${[...LOG_LEVELS].join(", ")}`);
+  const topic = raw("ESTELAM_AUDIT_TOPIC");
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) problems.push(`ESTELAM_AUDIT_TOPIC=${topic} is not a valid Kafka topic name`);
+
+  const config: GatewayConfig = {
+    grpc: hostPort("ESTELAM_GRPC_ADDRESS"),
+    http: hostPort("ESTELAM_HTTP_ADDRESS"),
+    cataloguePath: resolve(env.ESTELAM_CATALOGUE?.trim() ? process.cwd() : PROJECT_ROOT, raw("ESTELAM_CATALOGUE")),
+    demo,
+    demoAgencies: hostPort("ESTELAM_DEMO_AGENCIES_ADDRESS"),
+    audit: {
+      sink: brokers.length > 0 ? "kafka" : "file",
+      kafka: {
+        brokers,
+        topic,
+        createTopic: bool("ESTELAM_AUDIT_CREATE_TOPIC"),
+        partitions: int("ESTELAM_AUDIT_TOPIC_PARTITIONS", 1, 10_000),
+        replicationFactor: int("ESTELAM_AUDIT_REPLICATION_FACTOR", 1, 16),
+      },
+      filePath: resolve(env.ESTELAM_AUDIT_FILE?.trim() ? process.cwd() : PROJECT_ROOT, raw("ESTELAM_AUDIT_FILE")),
+      ackTimeoutMs: int("ESTELAM_AUDIT_ACK_TIMEOUT_MS", 1, 600_000),
+      lingerMs: int("ESTELAM_AUDIT_LINGER_MS", 0, 1_000),
+      key,
+    },
+    logLevel,
+    instance: raw("ESTELAM_INSTANCE") !== "" ? raw("ESTELAM_INSTANCE") : hostname(),
+    shutdownGraceMs: int("ESTELAM_SHUTDOWN_GRACE_MS", 0, 600_000),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

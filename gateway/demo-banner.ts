@@ -1,0 +1,19 @@
+// What `npm start` prints once the gateway is up: where it listens and how to call it.
+import type { RunningGateway } from "./app.ts";
+import { DEMO_EXAMPLES, bufCurlCommand } from "./demo-examples.ts";
+
+export function demoBanner(gateway: RunningGateway, agenciesUrl: string): string {
+  const lines = [
+    "",
+    "Estelam is running in demo mode.",
+    `  gRPC      ${gateway.grpcAddress}  (estelam.inquiry.v1.InquiryService, grpc.health.v1.Health, reflection)`,
+    `  HTTP      ${gateway.httpUrl}/metrics  /healthz  /readyz`,
+    `  agencies  ${agenciesUrl}  (demo NOCR, Iran Post, Central Bank)`,
+    `  audit     ${gateway.audit.kind === "file" ? "local file (set KAFKA_BROKERS for Kafka)" : "Kafka"}`,
+    "",
+    "Ask an inquiry from another terminal (in this folder):",
+  ];
+  for (const example of DEMO_EXAMPLES) lines.push("", `# ${example.title}`, bufCurlCommand(example, gateway.grpcAddress));
+  lines.push("", "List the services: npx buf curl --protocol grpc --http2-prior-knowledge --list-methods http://" + gateway.grpcAddress, "Stop with Ctrl-C.", "");
+  return `${lines.join("\n")}\n`;
+}

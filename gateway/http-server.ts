@@ -1,0 +1,67 @@
+// The operations HTTP server: /metrics for Prometheus, /healthz (the process is alive) and /readyz (it
+// can serve inquiries: catalogue loaded, gRPC bound, audit trail accepting records, not draining).
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry as PromRegistry } from "prom-client";
+
+export interface ReadinessCheck {
+  readonly name: string;
+  ready(): boolean;
+}
+
+export interface OpsHttpServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly metrics: PromRegistry;
+  readonly checks: readonly ReadinessCheck[];
+}
+
+export interface OpsHttpServer {
+  start(): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+
+export function createOpsHttpServer(options: OpsHttpServerOptions): OpsHttpServer {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const send = (status: number, type: string, body: string): void => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain; charset=utf-8", "method not allowed\n");
+    switch (path) {
+      case "/metrics":
+        options.metrics.metrics().then(
+          (text) => send(200, options.metrics.contentType, text),
+          (error: unknown) => send(500, "text/plain; charset=utf-8", `metrics failed: ${(error as Error).message}\n`),
+        );
+        return;
+      case "/healthz":
+        return send(200, "application/json", `${JSON.stringify({ status: "alive" })}\n`);
+      case "/readyz": {
+        const checks = Object.fromEntries(options.checks.map((c) => [c.name, c.ready() ? "ready" : "not_ready"]));
+        const ready = Object.values(checks).every((v) => v === "ready");
+        return send(ready ? 200 : 503, "application/json", `${JSON.stringify({ status: ready ? "ready" : "not_ready", checks })}\n`);
+      }
+      default:
+        return send(404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz or /readyz\n");
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    start: () =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(options.port, options.host, () => {
+          server.off("error", reject);
+          resolve({ port: (server.address() as AddressInfo).port });
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

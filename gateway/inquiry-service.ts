@@ -1,0 +1,160 @@
+// The InquiryService implementation: runs the request path, then records the outcome — the audit event
+// first (awaited: an answer is released only once its evidence is durable), then metrics and one log line.
+import { create, type JsonValue } from "@bufbuild/protobuf";
+import { type Duration, DurationSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Answer, type InquireRequest, type InquireResponse, InquireResponseSchema } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
+import type { ConnectorAnswer } from "../connectors/connector.ts";
+import type { AuditEventFactory, InquiryRecord } from "../observability/audit/event.ts";
+import type { AuditSink } from "../observability/audit/sink.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { GatewayMetrics } from "../observability/metrics.ts";
+import type { Registry } from "../registry/registry.ts";
+import type { InquiryHandler } from "./chain.ts";
+import type { InquiryContext } from "./context.ts";
+import { EstelamError } from "./errors.ts";
+import type { CallContext } from "./grpc/call-context.ts";
+import { newInquiryId, newTrackingCode } from "./ids.ts";
+
+export interface InquiryServiceOptions {
+  readonly registry: Registry;
+  readonly path: InquiryHandler;
+  readonly audit: AuditSink;
+  readonly auditEvents: AuditEventFactory;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+}
+
+export interface InquiryService {
+  inquire(request: InquireRequest, call: CallContext): Promise<InquireResponse>;
+}
+
+/** A Duration with whole nanoseconds (protobuf-es's durationFromMs keeps fractions, which do not encode). */
+function duration(seconds: number): Duration {
+  const whole = Math.floor(seconds);
+  return create(DurationSchema, { seconds: BigInt(whole), nanos: Math.round((seconds - whole) * 1e9) });
+}
+
+const ANSWERS = { found: Answer.FOUND, not_found: Answer.NOT_FOUND, rejected: Answer.REJECTED } as const;
+
+/** The outcome label: the business answer, or the error reason in lowercase. A closed set. */
+function outcomeOf(answer: ConnectorAnswer | undefined, error: EstelamError | undefined): string {
+  if (error !== undefined) return error.reason.toLowerCase();
+  if (answer === undefined) return "internal";
+  return answer.answer === "found" ? "answered" : answer.answer;
+}
+
+function record(ctx: InquiryContext, answer: ConnectorAnswer | undefined, error: EstelamError | undefined, responseOutMs: number): InquiryRecord {
+  const registered = ctx.inquiryType !== undefined;
+  let answerJson: JsonValue | undefined;
+  if (error === undefined && answer !== undefined) answerJson = answer.answer === "found" ? answer.result : { message: answer.message };
+  return {
+    inquiryId: ctx.inquiryId,
+    trackingCode: ctx.trackingCode,
+    clientMessageId: ctx.request.clientMessageId,
+    // An unregistered type is recorded as asked (bounded in length): evidence of what the caller tried.
+    inquiryType: registered ? (ctx.inquiryType?.id ?? "") : ctx.request.inquiryType.slice(0, 200),
+    requester: ctx.credential?.agency ?? "",
+    requesterCredential: ctx.credential?.id ?? "",
+    endUser: ctx.request.endUser.slice(0, 128),
+    caseReference: ctx.request.caseReference.slice(0, 128),
+    purpose: ctx.request.purpose.slice(0, 100),
+    responder: ctx.binding?.endpoint.agency ?? "",
+    endpoint: ctx.binding?.endpoint.key ?? "",
+    requestInMs: ctx.receivedAt,
+    requestOutMs: ctx.requestOutAt,
+    responseInMs: ctx.responseInAt,
+    responseOutMs,
+    params: ctx.params,
+    answer: answerJson,
+    outcome: error !== undefined ? "failed" : answer?.answer === "found" ? "answered" : (answer?.answer ?? "failed"),
+    faultReason: error?.reason ?? "",
+    faultOrigin: error?.origin,
+    grpcStatus: error?.code ?? 0,
+    subjects: ctx.subjects ?? [],
+  };
+}
+
+export function createInquiryService(options: InquiryServiceOptions): InquiryService {
+  const { registry, path, audit, auditEvents, metrics, logger } = options;
+
+  return {
+    async inquire(request, call) {
+      const receivedAt = Date.now();
+      const ctx: InquiryContext = {
+        inquiryId: newInquiryId(receivedAt),
+        trackingCode: newTrackingCode(),
+        receivedAt,
+        startedAt: performance.now(),
+        request,
+        call,
+        snapshot: registry.current(),
+      };
+
+      let answer: ConnectorAnswer | undefined;
+      let error: EstelamError | undefined;
+      try {
+        answer = await path(ctx);
+      } catch (thrown) {
+        error = EstelamError.from(thrown);
+      }
+
+      const answeredAt = Date.now();
+      let auditFailure: EstelamError | undefined;
+      try {
+        await audit.append(auditEvents.build(record(ctx, answer, error, answeredAt)));
+      } catch (thrown) {
+        auditFailure = EstelamError.from(thrown);
+      }
+      // Evidence first: an answer whose record is not durable is withheld.
+      if (auditFailure !== undefined && error === undefined) {
+        error = new EstelamError("AUDIT_UNAVAILABLE", `the answer is withheld because the audit trail could not record it: ${auditFailure.message}`);
+      }
+
+      const seconds = (performance.now() - ctx.startedAt) / 1000;
+      const inquiryType = ctx.inquiryType?.id ?? "unregistered";
+      const requester = ctx.credential?.agency ?? "unidentified";
+      const responder = ctx.binding?.endpoint.agency ?? "none";
+      const outcome = outcomeOf(answer, error);
+      metrics.inquiries.inc({ inquiry_type: inquiryType, requester, responder, outcome });
+      metrics.inquirySeconds.observe({ inquiry_type: inquiryType, responder }, seconds);
+
+      // One line per inquiry: ids, catalogue names, outcome and timings only. Nothing the caller typed is
+      // logged (it may hold personal data), and neither are params nor results.
+      const line = {
+        inquiry_id: ctx.inquiryId,
+        tracking_code: ctx.trackingCode,
+        inquiry_type: inquiryType,
+        requester,
+        responder,
+        endpoint: ctx.binding?.endpoint.key,
+        outcome,
+        origin: error?.origin,
+        grpc_code: error?.code ?? 0,
+        total_ms: Math.round(seconds * 1e6) / 1e3,
+        upstream_ms: ctx.upstreamSeconds === undefined ? undefined : Math.round(ctx.upstreamSeconds * 1e6) / 1e3,
+        audit: auditFailure === undefined ? "recorded" : "failed",
+      };
+      if (error?.reason === "INTERNAL") logger.error({ ...line, err: error.cause instanceof Error ? { type: error.cause.name, stack: error.cause.stack } : undefined }, "inquiry failed inside the gateway");
+      else if (auditFailure !== undefined) logger.error({ ...line, audit_reason: auditFailure.message }, "inquiry not recorded in the audit trail");
+      else if (error !== undefined && error.origin !== "client") logger.warn(line, "inquiry failed");
+      else logger.info(line, "inquiry");
+
+      if (error !== undefined) throw error;
+      const done = answer as ConnectorAnswer;
+      return create(InquireResponseSchema, {
+        inquiryId: ctx.inquiryId,
+        trackingCode: ctx.trackingCode,
+        responder,
+        answer: ANSWERS[done.answer],
+        result: done.answer === "found" ? done.result : undefined,
+        message: done.answer === "found" ? "" : done.message,
+        timings: {
+          receivedAt: timestampFromMs(receivedAt),
+          answeredAt: timestampFromMs(answeredAt),
+          total: duration(seconds),
+          upstream: ctx.upstreamSeconds === undefined ? undefined : duration(ctx.upstreamSeconds),
+        },
+      });
+    },
+  };
+}

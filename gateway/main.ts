@@ -1,0 +1,50 @@
+// The gateway process. `npm start` runs it with --demo: the demo agencies start alongside it and the
+// demo catalogue points at them, so inquiries are answered out of the box.
+import { startDemoAgencies, type DemoAgencies } from "../simulators/demo-agencies/server.ts";
+import { type RunningGateway, startGateway } from "./app.ts";
+import { ConfigError, resolveConfig } from "./config.ts";
+import { demoBanner } from "./demo-banner.ts";
+
+async function main(): Promise<void> {
+  const config = resolveConfig(process.env, process.argv.slice(2));
+  let agencies: DemoAgencies | undefined;
+  let gateway: RunningGateway | undefined;
+  const vars: Record<string, string | undefined> = { ...process.env };
+  if (config.demo) {
+    agencies = await startDemoAgencies({ host: config.demoAgencies.host, port: config.demoAgencies.port });
+    vars.DEMO_AGENCIES_URL ??= agencies.url;
+  }
+  try {
+    gateway = await startGateway({ config, catalogueVars: vars });
+  } catch (error) {
+    await agencies?.close();
+    throw error;
+  }
+  if (config.demo) process.stderr.write(demoBanner(gateway, agencies?.url ?? ""));
+
+  let signals = 0;
+  const stop = (signal: string): void => {
+    signals += 1;
+    if (signals > 1) {
+      process.stderr.write(`${signal} again: exiting without waiting\n`);
+      process.exit(1);
+    }
+    gateway?.logger.info({ signal, grace_ms: config.shutdownGraceMs }, "shutting down");
+    void (async () => {
+      await gateway?.stop();
+      await agencies?.close();
+      process.exit(0);
+    })();
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`estelam: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`estelam: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+// The end of the request path: finds the endpoint bound to the inquiry type and calls it through its
+// breaker, with a deadline that is the tighter of the caller's and the inquiry type's.
+import type { InquiryHandler } from "./chain.ts";
+import type { Upstreams } from "../connectors/upstreams.ts";
+import { startUpstreamDeadline } from "../connectors/deadline.ts";
+import { EstelamError } from "./errors.ts";
+
+export function createRouter(upstreams: Upstreams): InquiryHandler {
+  return async (ctx) => {
+    const type = ctx.inquiryType;
+    if (type === undefined || ctx.params === undefined || ctx.credential === undefined) {
+      throw new EstelamError("INTERNAL", "router reached before the request was authenticated and validated");
+    }
+    const binding = ctx.snapshot.bindings.get(type.id);
+    if (binding === undefined) throw new EstelamError("NO_ROUTE", `no agency answers '${type.id}' online yet`, { agency: type.agency });
+    ctx.binding = binding;
+    const breaker = upstreams.breaker(binding.endpoint.key);
+    if (breaker === undefined) throw new EstelamError("NO_ROUTE", `endpoint ${binding.endpoint.key} is not connected`, { agency: binding.endpoint.agency });
+
+    const now = Date.now();
+    const callerDeadline = ctx.call.deadline;
+    if (callerDeadline !== undefined && callerDeadline <= now) {
+      throw new EstelamError("DEADLINE_EXCEEDED", "the caller's deadline passed before the agency was asked", { agency: binding.endpoint.agency });
+    }
+    const deadline = startUpstreamDeadline(type.timeoutMs, callerDeadline, ctx.call.signal, now);
+    const started = performance.now();
+    ctx.requestOutAt = now;
+    try {
+      return await breaker.call(
+        {
+          inquiryId: ctx.inquiryId,
+          inquiryType: type.id,
+          requester: ctx.credential.agency,
+          purpose: ctx.request.purpose,
+          params: ctx.params,
+          signal: deadline.signal,
+          deadline: deadline.deadline,
+        },
+        binding.operation,
+      );
+    } catch (error) {
+      // A call refused by the breaker itself never left the gateway.
+      if (error instanceof EstelamError && (error.reason === "BREAKER_OPEN" || error.reason === "AGENCY_SATURATED")) {
+        ctx.requestOutAt = undefined;
+      }
+      throw error;
+    } finally {
+      deadline.dispose();
+      if (ctx.requestOutAt !== undefined) {
+        ctx.responseInAt = Date.now();
+        ctx.upstreamSeconds = (performance.now() - started) / 1000;
+      }
+    }
+  };
+}

@@ -1,0 +1,117 @@
+// Builds the evidence record of one inquiry. Identifiers and contents are never stored in clear: subject
+// identifiers, the request and the answer appear as HMAC-SHA-256 digests under the deployment's audit key,
+// so the trail can answer "who looked this national code up" (digest the code with the same key and
+// search) while a leaked trail reveals no identifiers. Plain hashes would not do: a 10-digit national code
+// is guessed from its SHA-256 in seconds.
+import { create, type JsonValue } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { createHash, createHmac } from "node:crypto";
+import { type AuditEvent, AuditEventSchema, FaultOrigin, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
+import type { Origin } from "../../gateway/errors.ts";
+
+export interface AuditKey {
+  readonly secret: Buffer;
+  /** Short public id of the key (derived from it), recorded in each event so keys can rotate. */
+  readonly id: string;
+}
+
+/** Derives the key id: the first 8 hex digits of SHA-256 over the secret, never the secret itself. */
+export function createAuditKey(secret: string | Buffer): AuditKey {
+  const bytes = typeof secret === "string" ? Buffer.from(secret, "utf8") : secret;
+  return { secret: bytes, id: createHash("sha256").update(bytes).digest("hex").slice(0, 8) };
+}
+
+/** JSON with object keys sorted at every level, so equal content always digests the same. */
+export function canonicalJson(value: JsonValue | undefined): string {
+  if (value === undefined) return "";
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+}
+
+/** Everything the gateway knows about one finished inquiry, in plain terms. */
+export interface InquiryRecord {
+  readonly inquiryId: string;
+  readonly trackingCode: string;
+  readonly clientMessageId: string;
+  readonly inquiryType: string;
+  readonly requester: string;
+  readonly requesterCredential: string;
+  readonly endUser: string;
+  readonly caseReference: string;
+  readonly purpose: string;
+  readonly responder: string;
+  readonly endpoint: string;
+  readonly requestInMs: number;
+  readonly requestOutMs: number | undefined;
+  readonly responseInMs: number | undefined;
+  readonly responseOutMs: number;
+  /** Validated params, when validation got that far. */
+  readonly params: JsonValue | undefined;
+  /** What the agency answered: its result object, or its not-found / rejected message. */
+  readonly answer: JsonValue | undefined;
+  readonly outcome: "answered" | "not_found" | "rejected" | "failed";
+  readonly faultReason: string;
+  readonly faultOrigin: Origin | undefined;
+  readonly grpcStatus: number;
+  readonly subjects: ReadonlyArray<{ readonly param: string; readonly kind: string; readonly value: string }>;
+}
+
+export interface AuditEventFactory {
+  build(record: InquiryRecord): AuditEvent;
+  /** The digest a subject identifier gets in events; for "who looked me up" searches. */
+  subjectDigest(kind: string, normalisedValue: string): Uint8Array;
+}
+
+const OUTCOMES = { answered: Outcome.ANSWERED, not_found: Outcome.NOT_FOUND, rejected: Outcome.REJECTED, failed: Outcome.FAILED } as const;
+const ORIGINS = { client: FaultOrigin.CLIENT, gateway: FaultOrigin.GATEWAY, agency: FaultOrigin.AGENCY } as const;
+
+export function createAuditEventFactory(options: { readonly key: AuditKey; readonly instance: string }): AuditEventFactory {
+  const { key, instance } = options;
+  const hmac = (...parts: Array<string | Uint8Array>): Uint8Array => {
+    const h = createHmac("sha256", key.secret);
+    for (const part of parts) h.update(part);
+    return new Uint8Array(h.digest());
+  };
+  // The kind is part of the digest so that equal digit strings of different kinds never collide.
+  const subjectDigest = (kind: string, value: string): Uint8Array => hmac("subject\u0000", kind, "\u0000", value);
+
+  return {
+    subjectDigest,
+    build(r) {
+      const requestJson = canonicalJson(r.params);
+      const answerJson = canonicalJson(r.answer);
+      const requestDigest = hmac("request\u0000", r.inquiryType, "\u0000", r.purpose, "\u0000", requestJson);
+      return create(AuditEventSchema, {
+        schemaVersion: 1,
+        inquiryId: r.inquiryId,
+        trackingCode: r.trackingCode,
+        clientMessageId: r.clientMessageId,
+        inquiryType: r.inquiryType,
+        requester: r.requester,
+        requesterCredential: r.requesterCredential,
+        endUser: r.endUser,
+        caseReference: r.caseReference,
+        purpose: r.purpose,
+        responder: r.responder,
+        endpoint: r.endpoint,
+        requestIn: timestampFromMs(r.requestInMs),
+        requestOut: r.requestOutMs === undefined ? undefined : timestampFromMs(r.requestOutMs),
+        responseIn: r.responseInMs === undefined ? undefined : timestampFromMs(r.responseInMs),
+        responseOut: timestampFromMs(r.responseOutMs),
+        requestSize: Buffer.byteLength(requestJson),
+        responseSize: Buffer.byteLength(answerJson),
+        outcome: OUTCOMES[r.outcome],
+        faultReason: r.faultReason,
+        faultOrigin: r.faultOrigin === undefined ? FaultOrigin.UNSPECIFIED : ORIGINS[r.faultOrigin],
+        grpcStatus: r.grpcStatus,
+        requestDigest,
+        responseDigest: r.answer === undefined ? new Uint8Array() : hmac("response\u0000", requestDigest, `\u0000${r.outcome}\u0000`, answerJson),
+        subjects: r.subjects.map((s) => ({ param: s.param, kind: s.kind, digest: subjectDigest(s.kind, s.value) })),
+        gatewayInstance: instance,
+        keyId: key.id,
+      });
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, DEMO_AUDIT_KEY, resolveConfig } from "../../gateway/config.ts";
+
+describe("configuration", () => {
+  it("resolves documented defaults in demo mode", () => {
+    const config = resolveConfig({}, ["--demo"]);
+    expect(config.grpc).toEqual({ host: "127.0.0.1", port: 50051 });
+    expect(config.http).toEqual({ host: "127.0.0.1", port: 8080 });
+    expect(config.audit.sink).toBe("file");
+    expect(config.audit.key).toBe(DEMO_AUDIT_KEY);
+    expect(config.cataloguePath).toMatch(/registry\/catalogues\/demo\.json$/);
+  });
+
+  it("sends audit to Kafka when KAFKA_BROKERS is set", () => {
+    const config = resolveConfig({ KAFKA_BROKERS: "127.0.0.1:19092, 127.0.0.1:19094", ESTELAM_AUDIT_KEY: "a-long-enough-secret-key" });
+    expect(config.audit.sink).toBe("kafka");
+    expect(config.audit.kafka.brokers).toEqual(["127.0.0.1:19092", "127.0.0.1:19094"]);
+  });
+
+  it("rejects unknown settings by name, bad values, and a missing audit key outside demo mode, all at once", () => {
+    let error: unknown;
+    try {
+      resolveConfig({ ESTELAM_GRPC_ADRESS: "x", ESTELAM_HTTP_ADDRESS: "nowhere", ESTELAM_AUDIT_ACK_TIMEOUT_MS: "-5", KAFKA_BROKERS: "kafka" }, ["--verbose"]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join("\n");
+    expect(problems).toContain("unknown setting ESTELAM_GRPC_ADRESS (did you mean ESTELAM_GRPC_ADDRESS?)");
+    expect(problems).toContain("unknown flag --verbose");
+    expect(problems).toContain("ESTELAM_HTTP_ADDRESS=nowhere must be host:port");
+    expect(problems).toContain("ESTELAM_AUDIT_ACK_TIMEOUT_MS=-5 must be a whole number");
+    expect(problems).toContain("KAFKA_BROKERS: 'kafka' is not host:port");
+    expect(problems).toContain("ESTELAM_AUDIT_KEY is required outside demo mode");
+  });
+});

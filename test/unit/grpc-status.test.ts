@@ -1,0 +1,123 @@
+// The wire mapping of the error catalogue: every reason keeps its code, origin and details through
+// toGrpcStatus -> fromGrpcStatus, and INTERNAL never tells the caller what went wrong inside.
+import { fromBinary } from "@bufbuild/protobuf";
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { Metadata } from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import { ALL_REASONS, Code, EstelamError, REASONS } from "../../gateway/errors.ts";
+import {
+  ERROR_DOMAIN,
+  ProtocolStatusError,
+  STATUS_DETAILS_KEY,
+  fromGrpcStatus,
+  toGrpcStatus,
+} from "../../gateway/grpc/status.ts";
+
+const violations = [
+  { field: "params.national_id", description: "checksum does not match" },
+  { field: "purpose", description: "required" },
+];
+
+function richStatus(metadata: Metadata) {
+  const raw = metadata.get(STATUS_DETAILS_KEY)[0];
+  if (!(raw instanceof Uint8Array)) throw new Error("no grpc-status-details-bin");
+  return fromBinary(StatusSchema, raw);
+}
+
+describe("toGrpcStatus / fromGrpcStatus", () => {
+  it.each(ALL_REASONS)("%s keeps its code, origin, agency, violations and retry hint", (reason) => {
+    const error = new EstelamError(reason, "something specific", { agency: "nocr", violations, retryAfterMs: 1500 });
+    const status = toGrpcStatus(error);
+    const spec = REASONS[reason];
+
+    expect(status.code).toBe(spec.code);
+    expect(status.details).toBe(reason === "INTERNAL" ? "INTERNAL: internal error" : `${reason}: something specific`);
+    expect(status.metadata.get("estelam-reason")).toEqual([reason]);
+    expect(status.metadata.get("estelam-origin")).toEqual([spec.origin]);
+    expect(status.metadata.get("estelam-agency")).toEqual(["nocr"]);
+
+    const rich = richStatus(status.metadata);
+    expect(rich.code).toBe(spec.code);
+    expect(rich.message).toBe(status.details);
+    const info = rich.details.map((d) => anyUnpack(d, ErrorInfoSchema)).find((d) => d !== undefined);
+    expect(info).toMatchObject({ reason, domain: ERROR_DOMAIN, metadata: { origin: spec.origin, agency: "nocr" } });
+
+    const decoded = fromGrpcStatus({ code: status.code, details: status.details, metadata: status.metadata });
+    expect(decoded).toEqual({
+      code: spec.code,
+      message: status.details,
+      reason,
+      origin: spec.origin,
+      agency: "nocr",
+      violations,
+      retryAfterMs: 1500,
+    });
+  });
+
+  it("sends no BadRequest, RetryInfo or agency when the error has none", () => {
+    const status = toGrpcStatus(new EstelamError("ACCESS_DENIED", "no grant"));
+    expect(richStatus(status.metadata).details).toHaveLength(1);
+    expect(status.metadata.get("estelam-agency")).toEqual([]);
+    expect(fromGrpcStatus(status)).toMatchObject({
+      reason: "ACCESS_DENIED",
+      origin: "client",
+      agency: undefined,
+      violations: [],
+      retryAfterMs: undefined,
+    });
+  });
+
+  it.each([
+    ["an Error", new Error("connect ECONNREFUSED 10.20.30.40:5432 password=hunter2")],
+    ["a string", "ECONNREFUSED 10.20.30.40 password=hunter2"],
+    ["an INTERNAL EstelamError", new EstelamError("INTERNAL", "pool 10.20.30.40 password=hunter2", { cause: new Error("x") })],
+    ["undefined", undefined],
+  ])("hides the cause of %s behind INTERNAL", (_label, thrown) => {
+    const status = toGrpcStatus(thrown);
+    expect(status.code).toBe(Code.INTERNAL);
+    expect(status.details).toBe("INTERNAL: internal error");
+    // Everything that leaves the gateway: the message, the plain trailers and the binary details.
+    const raw = status.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer;
+    const onTheWire = [status.details, JSON.stringify(status.metadata.toJSON()), raw.toString("latin1")].join("\n");
+    for (const secret of ["10.20.30.40", "hunter2", "    at "]) expect(onTheWire).not.toContain(secret);
+    expect(fromGrpcStatus(status)).toMatchObject({ reason: "INTERNAL", origin: "gateway", message: "INTERNAL: internal error" });
+  });
+
+  it("keeps non-ASCII agency ids out of the plain trailers but intact in the details", () => {
+    const status = toGrpcStatus(new EstelamError("AGENCY_UNAVAILABLE", "سامانه در دسترس نیست", { agency: "ثبت" }));
+    expect(status.metadata.get("estelam-agency")[0]).toMatch(/^[ -~]+$/);
+    expect(fromGrpcStatus(status)).toMatchObject({ agency: "ثبت", message: "AGENCY_UNAVAILABLE: سامانه در دسترس نیست" });
+  });
+
+  it("sends protocol statuses bare, without catalogue details", () => {
+    const status = toGrpcStatus(new ProtocolStatusError(Code.NOT_FOUND, 'unknown service "x"'));
+    expect(status).toMatchObject({ code: Code.NOT_FOUND, details: 'unknown service "x"' });
+    expect(status.metadata.get(STATUS_DETAILS_KEY)).toEqual([]);
+  });
+
+  it("decodes a status raised by grpc-js itself (no details) without a reason", () => {
+    expect(fromGrpcStatus({ code: Code.RESOURCE_EXHAUSTED, details: "Received message larger than max", metadata: new Metadata() })).toEqual({
+      code: Code.RESOURCE_EXHAUSTED,
+      message: "Received message larger than max",
+      reason: undefined,
+      origin: undefined,
+      agency: undefined,
+      violations: [],
+      retryAfterMs: undefined,
+    });
+  });
+
+  it("falls back to the plain trailers when the details are corrupt", () => {
+    const metadata = new Metadata();
+    metadata.set(STATUS_DETAILS_KEY, Buffer.from([0x0a, 0xff]));
+    metadata.set("estelam-reason", "BREAKER_OPEN");
+    metadata.set("estelam-origin", "agency");
+    expect(fromGrpcStatus({ code: Code.UNAVAILABLE, details: "BREAKER_OPEN: open", metadata })).toMatchObject({
+      reason: "BREAKER_OPEN",
+      origin: "agency",
+      message: "BREAKER_OPEN: open",
+    });
+  });
+});
