@@ -12,20 +12,25 @@
 #   bash scripts/kafka.sh reset    stop and delete the broker's data (topics and offsets)
 #
 # Environment: KAFKA_PORT (default 19092), KAFKA_CONTROLLER_PORT (19093), KAFKA_VERSION (the pom's 3.9 patch),
-# KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_START_TIMEOUT seconds (90), KAFKA_MVN_ARGS (extra Maven flags,
-# e.g. -Dmaven.repo.local=...).
+# KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_JVM_OPTS (more JVM flags), KAFKA_START_TIMEOUT seconds (90),
+# KAFKA_STATE_DIR (data, config, log and pid of this instance; default .cache/kafka), KAFKA_MVN_ARGS (extra
+# Maven flags, e.g. -Dmaven.repo.local=...).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="$root/.cache/kafka"
 libs="$cache/libs"
-data="$cache/data"
-config="$cache/server.properties"
-log4j_config="$cache/log4j.properties"
-log_file="$cache/broker.log"
-pid_file="$cache/kafka.pid"
-port_file="$cache/kafka.port"
-cluster_id_file="$cache/cluster.id"
+# Everything of one broker instance; a second instance (other ports) needs its own KAFKA_STATE_DIR.
+state="${KAFKA_STATE_DIR:-$cache}"
+case "$state" in /*) ;; *) state="$root/$state" ;; esac
+data="$state/data"
+config="$state/server.properties"
+log4j_config="$state/log4j.properties"
+log_file="$state/broker.log"
+format_log="$state/format.log"
+pid_file="$state/kafka.pid"
+port_file="$state/kafka.port"
+cluster_id_file="$state/cluster.id"
 
 port="${KAFKA_PORT:-19092}"
 controller_port="${KAFKA_CONTROLLER_PORT:-19093}"
@@ -188,8 +193,8 @@ format_storage() {
   fi
   # -g (--ignore-formatted): a log dir formatted by an earlier start is kept as it is.
   java -Xmx128m -cp "$libs/*" -Dlog4j.configuration="file:$log4j_config" kafka.tools.StorageTool \
-    format -t "$cluster_id" -c "$config" -g >>"$log_file" 2>&1 \
-    || { tail -n 30 "$log_file" >&2; die "formatting the log dir failed"; }
+    format -t "$cluster_id" -c "$config" -g >"$format_log" 2>&1 \
+    || { tail -n 30 "$format_log" >&2; die "formatting the log dir failed"; }
 }
 
 print_tail() {
@@ -217,7 +222,7 @@ cmd_start() {
   cmd_fetch
   if port_in_use "$port"; then die "port $port is taken by another process; set KAFKA_PORT"; fi
   if port_in_use "$controller_port"; then die "port $controller_port is taken by another process; set KAFKA_CONTROLLER_PORT"; fi
-  mkdir -p "$cache"
+  mkdir -p "$state"
   [ -f "$log_file" ] && mv -f "$log_file" "$log_file.1"
   write_config
   format_storage

@@ -96,14 +96,27 @@ const PRODUCER_RETRY = { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 }
 // the sequence numbers still deduplicate.
 const EXPECTED_WARNINGS = ["Limiting retries for the idempotent producer"];
 
+// During an outage kafkajs repeats the same complaint on every reconnect attempt; one line per message per
+// interval is enough (the batcher's onWriteError reports every failed write anyway).
+const REPEAT_INTERVAL_MS = 10_000;
+
 function forwardLogs(logger: KafkaAuditSinkLogger | undefined): (level: number) => (entry: LogEntry) => void {
+  const recent = new Map<string, { at: number; suppressed: number }>();
   return () => (entry) => {
-    if (logger === undefined) return;
+    if (logger === undefined || (entry.level !== logLevel.ERROR && entry.level !== logLevel.WARN)) return;
     const { message, timestamp: _timestamp, ...rest } = entry.log;
     if (EXPECTED_WARNINGS.some((expected) => message.startsWith(expected))) return;
-    const obj = { namespace: entry.namespace, ...rest };
+    const now = Date.now();
+    const seen = recent.get(message);
+    if (seen !== undefined && now - seen.at < REPEAT_INTERVAL_MS) {
+      seen.suppressed += 1;
+      return;
+    }
+    if (recent.size > 200) recent.clear();
+    recent.set(message, { at: now, suppressed: 0 });
+    const obj = { namespace: entry.namespace, ...rest, ...(seen?.suppressed ? { repeated: seen.suppressed } : {}) };
     if (entry.level === logLevel.ERROR) logger.error(obj, `kafkajs: ${message}`);
-    else if (entry.level === logLevel.WARN) logger.warn(obj, `kafkajs: ${message}`);
+    else logger.warn(obj, `kafkajs: ${message}`);
   };
 }
 

@@ -12,6 +12,7 @@ import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { startDemoAgencies, type DemoAgencies } from "../../simulators/demo-agencies/server.ts";
 import { createInquiryClient, type InquiryClient } from "./client.ts";
+import { uniqueTopicName } from "./kafka.ts";
 
 export const DEMO_CATALOGUE = resolve(import.meta.dirname, "../../registry/catalogues/demo.json");
 export const KEYS = {
@@ -46,13 +47,6 @@ export interface TestGatewayOptions {
   readonly topic?: string;
 }
 
-let counter = 0;
-
-export function uniqueTopic(prefix = "estelam.audit.test"): string {
-  counter += 1;
-  return `${prefix}.${process.pid}.${Date.now().toString(36)}.${counter}`;
-}
-
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "estelam-test-"));
   const catalogue = JSON.parse(await readFile(DEMO_CATALOGUE, "utf8")) as Record<string, unknown>;
@@ -61,7 +55,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   await writeFile(cataloguePath, JSON.stringify(catalogue));
 
   const agencies = await startDemoAgencies({ host: "127.0.0.1", port: 0 });
-  const topic = options.topic ?? uniqueTopic();
+  const topic = options.topic ?? uniqueTopicName("audit");
   const env: Record<string, string> = {
     ESTELAM_GRPC_ADDRESS: "127.0.0.1:0",
     ESTELAM_HTTP_ADDRESS: "127.0.0.1:0",

@@ -1,0 +1,133 @@
+// One breaker per agency endpoint: agency faults open it, an open breaker fails fast without reaching the
+// agency, a half-open probe closes it once the agency recovers; business answers and callers' own short
+// deadlines never trip it; and one failing or hanging agency does not hold up inquiries to the others.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
+import { Code } from "../../gateway/errors.ts";
+import { scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+
+const RESET_MS = 700;
+let t: TestGateway;
+
+beforeAll(async () => {
+  t = await startTestGateway({
+    editCatalogue(catalogue) {
+      const agencies = catalogue.agencies as Array<{ id: string; endpoints?: Array<Record<string, unknown>> }>;
+      const nocr = agencies.find((a) => a.id === "nocr")?.endpoints?.[0];
+      if (nocr === undefined) throw new Error("demo catalogue changed");
+      nocr.breaker = { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: RESET_MS, rollingWindowMs: 60_000, maxConcurrent: 20 };
+    },
+  });
+});
+afterAll(async () => {
+  await t?.close();
+});
+afterEach(async () => {
+  t.agencies.faults.reset();
+  // Leave the breaker closed for the next test.
+  await expect.poll(async () => (await t.client.inquire(identity)).ok, { timeout: 5000, interval: 200 }).toBe(true);
+});
+
+const identity = { inquiryType: "nocr.identity-match.v1", params: { national_code: "0012345679", birth_date: "1348/01/31" }, purpose: "kyc.account-opening", endUser: "teller-7" };
+const address = { inquiryType: "post.address-by-postcode.v1", params: { postal_code: "1193653471" }, purpose: "kyc.address-verification", endUser: "teller-7" };
+
+async function breakerState(endpoint: string): Promise<string | undefined> {
+  const samples = await scrapeMetrics(t.gateway);
+  return samples.find((s) => s.name === "estelam_breaker_state" && s.labels.endpoint === endpoint && s.value === 1)?.labels.state;
+}
+
+describe("circuit breaker per agency endpoint", () => {
+  it("opens under agency failures, fails fast without calling the agency, and closes after recovery", async () => {
+    t.agencies.faults.set({ agency: "nocr", mode: "error" });
+    const reasons: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const outcome = await t.client.inquire(identity);
+      reasons.push(outcome.ok ? "answered" : outcome.status.reason ?? "?");
+    }
+    expect(reasons.slice(0, 4)).toEqual(Array(4).fill("AGENCY_UNAVAILABLE"));
+    expect(reasons.slice(4)).toEqual(Array(4).fill("BREAKER_OPEN"));
+    expect(await breakerState("nocr/main")).toBe("open");
+
+    const received = t.agencies.stats().nocr.received;
+    const fast = await t.client.inquire(identity);
+    expect(fast.ok).toBe(false);
+    if (!fast.ok) {
+      expect(fast.status).toMatchObject({ code: Code.UNAVAILABLE, reason: "BREAKER_OPEN", agency: "nocr", origin: "agency" });
+      expect(fast.status.retryAfterMs).toBeGreaterThanOrEqual(0);
+      expect(fast.status.retryAfterMs).toBeLessThanOrEqual(RESET_MS);
+    }
+    expect(t.agencies.stats().nocr.received).toBe(received); // the open breaker did not call the agency
+
+    // Other agencies are unaffected.
+    const other = await t.client.inquire(address);
+    expect(other.ok && other.response.answer).toBe(Answer.FOUND);
+    expect(await breakerState("post/main")).toBe("closed");
+
+    // The agency recovers; after the reset timeout a half-open probe goes through and closes the breaker.
+    t.agencies.faults.reset();
+    await new Promise((r) => setTimeout(r, RESET_MS + 100));
+    const probe = await t.client.inquire(identity);
+    expect(probe.ok && probe.response.answer).toBe(Answer.FOUND);
+    expect(await breakerState("nocr/main")).toBe("closed");
+    const samples = await scrapeMetrics(t.gateway);
+    expect(samples.find((s) => s.name === "estelam_breaker_short_circuits_total" && s.labels.endpoint === "nocr/main" && s.labels.why === "open")?.value).toBeGreaterThanOrEqual(5);
+  });
+
+  it("reopens when the half-open probe fails", async () => {
+    t.agencies.faults.set({ agency: "nocr", mode: "error" });
+    for (let i = 0; i < 5; i++) await t.client.inquire(identity);
+    expect(await breakerState("nocr/main")).toBe("open");
+    await new Promise((r) => setTimeout(r, RESET_MS + 100));
+    const probe = await t.client.inquire(identity);
+    expect(!probe.ok && probe.status.reason).toBe("AGENCY_UNAVAILABLE");
+    expect(await breakerState("nocr/main")).toBe("open");
+    const next = await t.client.inquire(identity);
+    expect(!next.ok && next.status.reason).toBe("BREAKER_OPEN");
+  });
+
+  it("is not tripped by business answers", async () => {
+    for (let i = 0; i < 12; i++) {
+      const outcome = await t.client.inquire({ ...identity, params: { national_code: "9990000001", birth_date: "1360/01/01" } });
+      expect(outcome.ok && outcome.response.answer).toBe(Answer.NOT_FOUND);
+    }
+    expect(await breakerState("nocr/main")).toBe("closed");
+  });
+
+  it("is not tripped by callers whose own deadline is shorter than the agency needs", async () => {
+    t.agencies.faults.set({ agency: "nocr", mode: "ok", latencyMs: 400 });
+    for (let i = 0; i < 8; i++) {
+      const outcome = await t.client.inquire(identity, { deadlineMs: 80 });
+      expect(!outcome.ok && outcome.status.code).toBe(Code.DEADLINE_EXCEEDED);
+    }
+    expect(await breakerState("nocr/main")).toBe("closed");
+  });
+
+  it("sheds load beyond the endpoint's concurrency limit with AGENCY_SATURATED", async () => {
+    t.agencies.faults.set({ agency: "nocr", mode: "hang" });
+    const controller = new AbortController();
+    const hanging = Array.from({ length: 20 }, () => t.client.inquire(identity, { signal: controller.signal, deadlineMs: 20_000 }));
+    await expect.poll(() => t.agencies.stats().nocr.hung, { timeout: 5000 }).toBeGreaterThanOrEqual(20);
+    const extra = await t.client.inquire(identity);
+    expect(!extra.ok && extra.status).toMatchObject({ code: Code.RESOURCE_EXHAUSTED, reason: "AGENCY_SATURATED", agency: "nocr" });
+    controller.abort();
+    const settled = await Promise.all(hanging);
+    expect(settled.every((o) => !o.ok && o.status.code === Code.CANCELLED)).toBe(true);
+  });
+});
+
+describe("isolation", () => {
+  it("a hanging agency does not hold up inquiries to other agencies", async () => {
+    t.agencies.faults.set({ agency: "nocr", mode: "hang" });
+    let nocrSettled = 0;
+    const hanging = Array.from({ length: 15 }, () => t.client.inquire(identity, { deadlineMs: 4000 }).finally(() => (nocrSettled += 1)));
+    await expect.poll(() => t.agencies.stats().nocr.hung, { timeout: 5000 }).toBeGreaterThanOrEqual(15);
+    for (let i = 0; i < 20; i++) {
+      const outcome = await t.client.inquire(address);
+      expect(outcome.ok && outcome.response.answer).toBe(Answer.FOUND);
+    }
+    // All twenty answers came while every NOCR inquiry was still waiting.
+    expect(nocrSettled).toBe(0);
+    const results = await Promise.all(hanging);
+    expect(results.every((o) => !o.ok && o.status.code === Code.DEADLINE_EXCEEDED)).toBe(true);
+  });
+});
