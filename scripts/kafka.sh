@@ -5,7 +5,8 @@
 #
 #   bash scripts/kafka.sh fetch    resolve the jars (skipped when already there)
 #   bash scripts/kafka.sh start    fetch if needed, format the log dir once, start, wait until the broker
-#                                  answers; prints KAFKA_BROKERS=127.0.0.1:<port>. Already running = ok.
+#                                  answers; prints KAFKA_BROKERS=127.0.0.1:<port> and KAFKA_STARTED=yes, or
+#                                  KAFKA_STARTED=no when it was already running (which is fine).
 #   bash scripts/kafka.sh stop     stop the broker this script started
 #   bash scripts/kafka.sh status   exit 0 and print KAFKA_BROKERS=... when it runs and answers, 1 otherwise
 #   bash scripts/kafka.sh logs     print the tail of the broker log
@@ -211,7 +212,9 @@ cmd_start() {
     running_port="$(cat "$port_file" 2>/dev/null || echo "$port")"
     [ "$running_port" = "$port" ] || say "already running on port $running_port (KAFKA_PORT=$port ignored); stop it first to change ports"
     if probe "127.0.0.1:$running_port" "$pid"; then
+      say "already running (pid $pid)"
       echo "KAFKA_BROKERS=127.0.0.1:$running_port"
+      echo "KAFKA_STARTED=no"
       return 0
     fi
     print_tail
@@ -235,6 +238,7 @@ cmd_start() {
   say "started broker (pid $pid), waiting up to ${start_timeout}s for 127.0.0.1:$port to answer"
   if probe "127.0.0.1:$port" "$pid"; then
     echo "KAFKA_BROKERS=127.0.0.1:$port"
+    echo "KAFKA_STARTED=yes"
     return 0
   fi
   print_tail 60

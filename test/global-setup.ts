@@ -108,9 +108,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const line = output.split("\n").find((l) => l.startsWith("KAFKA_BROKERS="));
     if (line === undefined) throw noKafka(`scripts/kafka.sh start printed no KAFKA_BROKERS line:\n${output}`);
     brokers = line.slice("KAFKA_BROKERS=".length).trim();
-    teardown = async () => {
-      await kafkaScript("stop");
-    };
+    // The script reports a broker that was already running; that one is left alone.
+    if (output.split("\n").includes("KAFKA_STARTED=yes")) {
+      teardown = async () => {
+        await kafkaScript("stop");
+      };
+    }
   }
 
   process.env.KAFKA_BROKERS = brokers;
