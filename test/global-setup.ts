@@ -52,7 +52,7 @@ async function answers(brokers: string, timeoutMs: number): Promise<boolean> {
 function kafkaScript(command: "start" | "stop"): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile("bash", [join(root, "scripts/kafka.sh"), command], { cwd: root, timeout: 600_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`scripts/kafka.sh ${command} failed: ${error.message}\n${stderr}`));
+      if (error) reject(new Error(`scripts/kafka.sh ${command} failed (${error.code ?? error.signal ?? "error"}):\n${stderr.trim()}`));
       else resolve(stdout);
     });
   });
@@ -88,7 +88,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const devBroker = `127.0.0.1:${process.env.KAFKA_PORT ?? "19092"}`;
   if (given !== undefined && given.trim() !== "") {
     brokers = given.trim();
-    if (!(await answers(brokers, 15_000))) throw noKafka(`KAFKA_BROKERS=${brokers} does not answer`);
+    if (!(await answers(brokers, 10_000))) throw noKafka(`KAFKA_BROKERS=${brokers} does not answer`);
   } else if (await answers(devBroker, 1500)) {
     brokers = devBroker;
   } else if (await dockerAnswers(5000)) {
