@@ -14,7 +14,8 @@
 #
 # Environment: KAFKA_PORT (default 19092), KAFKA_CONTROLLER_PORT (19093), KAFKA_VERSION (the pom's 3.9 patch),
 # KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_JVM_OPTS (more JVM flags), KAFKA_START_TIMEOUT seconds (90),
-# KAFKA_STATE_DIR (data, config, log and pid of this instance; default .cache/kafka), KAFKA_MVN_ARGS (extra
+# KAFKA_STATE_DIR (data, config, log and pid of this instance, relative to the project root; default
+# .cache/kafka), KAFKA_MVN_ARGS (extra
 # Maven flags, e.g. -Dmaven.repo.local=...).
 set -euo pipefail
 
@@ -232,7 +233,7 @@ cmd_start() {
   # shellcheck disable=SC2086 # heap_opts and KAFKA_JVM_OPTS are lists of flags
   setsid nohup java $heap_opts -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true -Dlog4j.configuration="file:$log4j_config" ${KAFKA_JVM_OPTS:-} \
-    -cp "$libs/*" kafka.Kafka "$config" >>"$log_file" 2>&1 </dev/null &
+    -cp "$libs/*" kafka.Kafka "$config" >>"$log_file" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$pid_file"
   say "started broker (pid $pid), waiting up to ${start_timeout}s for 127.0.0.1:$port to answer"
@@ -286,12 +287,28 @@ cmd_reset() {
   say "data deleted"
 }
 
+# One start/stop at a time per instance (two test runs may both find no broker and start one); the jars'
+# folder has its own lock. Without flock (e.g. macOS) the commands simply run unserialised.
+with_lock() {
+  local lock="$1"
+  shift
+  mkdir -p "$(dirname "$lock")"
+  if command -v flock >/dev/null 2>&1; then
+    (
+      flock -w 600 9 || die "timed out waiting for $lock"
+      "$@"
+    ) 9>"$lock"
+  else
+    "$@"
+  fi
+}
+
 case "${1:-}" in
-  fetch) cmd_fetch ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
+  fetch) with_lock "$cache/fetch.lock" cmd_fetch ;;
+  start) with_lock "$cache/fetch.lock" cmd_fetch && with_lock "$state/instance.lock" cmd_start ;;
+  stop) with_lock "$state/instance.lock" cmd_stop ;;
   status) cmd_status ;;
   logs) print_tail "${2:-80}" ;;
-  reset) cmd_reset ;;
+  reset) with_lock "$state/instance.lock" cmd_reset ;;
   *) echo "usage: bash scripts/kafka.sh fetch|start|stop|status|logs|reset" >&2; exit 2 ;;
 esac
