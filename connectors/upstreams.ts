@@ -36,18 +36,21 @@ function fingerprint(endpoint: Endpoint): string {
 
 export function createUpstreams(options: UpstreamsOptions): Upstreams {
   const entries = new Map<string, Entry>();
-  const retiring = new Set<Promise<void>>();
+  /** Replaced endpoints still serving calls in flight, with the timer that will close them. */
+  const retiring = new Map<Entry, NodeJS.Timeout>();
   const drainMs = options.drainMs ?? 30_000;
 
+  const closeEntry = async (entry: Entry): Promise<void> => {
+    entry.breaker.shutdown();
+    await entry.connector.close();
+  };
   const retire = (entry: Entry): void => {
-    const done = new Promise<void>((resolve) => {
-      setTimeout(() => {
-        entry.breaker.shutdown();
-        void entry.connector.close().finally(resolve);
-      }, drainMs).unref();
-    });
-    retiring.add(done);
-    void done.then(() => retiring.delete(done));
+    const timer = setTimeout(() => {
+      retiring.delete(entry);
+      void closeEntry(entry);
+    }, drainMs);
+    timer.unref();
+    retiring.set(entry, timer);
   };
 
   return {
@@ -70,10 +73,11 @@ export function createUpstreams(options: UpstreamsOptions): Upstreams {
     },
     states: () => new Map([...entries].map(([key, entry]) => [key, entry.breaker.state()])),
     async close() {
-      const all = [...entries.values()];
+      const all = [...entries.values(), ...retiring.keys()];
+      for (const timer of retiring.values()) clearTimeout(timer);
       entries.clear();
-      for (const entry of all) entry.breaker.shutdown();
-      await Promise.all([...all.map((e) => e.connector.close()), ...retiring]);
+      retiring.clear();
+      await Promise.all(all.map(closeEntry));
     },
   };
 }

@@ -115,7 +115,7 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
       problems.push(`unknown setting ${key}${hint === undefined ? "" : ` (did you mean ${hint}?)`}`);
     }
   }
-  for (const arg of argv) if (arg !== "--demo") problems.push(`unknown flag ${arg} (the only flag is --demo; settings are environment variables)`);
+  for (const arg of argv) if (arg !== "--demo") problems.push(`unknown flag ${arg} (the flags are --demo and --help; settings are environment variables)`);
 
   const raw = (name: SettingName): string => {
     const value = env[name];
@@ -180,4 +180,19 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The text of `node gateway/main.ts --help`: the flags and every setting with its default. */
+export function usage(): string {
+  const width = Math.max(...SETTINGS.map((s) => s.name.length));
+  const lines = [
+    "usage: node gateway/main.ts [--demo]      (npm start = node gateway/main.ts --demo)",
+    "",
+    "  --demo   also start the demo agencies and allow the demo audit key",
+    "  --help   show this text",
+    "",
+    "Settings (environment variables):",
+    ...SETTINGS.map((s) => `  ${s.name.padEnd(width)}  ${s.default === "" ? "(unset)" : s.default}\n  ${" ".repeat(width)}  ${s.description}`),
+  ];
+  return `${lines.join("\n")}\n`;
 }

@@ -31,7 +31,7 @@ export interface InquiryService {
 /** A Duration with whole nanoseconds (protobuf-es's durationFromMs keeps fractions, which do not encode). */
 function duration(seconds: number): Duration {
   const whole = Math.floor(seconds);
-  return create(DurationSchema, { seconds: BigInt(whole), nanos: Math.round((seconds - whole) * 1e9) });
+  return create(DurationSchema, { seconds: BigInt(whole), nanos: Math.min(999_999_999, Math.round((seconds - whole) * 1e9)) });
 }
 
 const ANSWERS = { found: Answer.FOUND, not_found: Answer.NOT_FOUND, rejected: Answer.REJECTED } as const;

@@ -2,10 +2,14 @@
 // demo catalogue points at them, so inquiries are answered out of the box.
 import { startDemoAgencies, type DemoAgencies } from "../simulators/demo-agencies/server.ts";
 import { type RunningGateway, startGateway } from "./app.ts";
-import { ConfigError, resolveConfig } from "./config.ts";
+import { ConfigError, resolveConfig, usage } from "./config.ts";
 import { demoBanner } from "./demo-banner.ts";
 
 async function main(): Promise<void> {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(usage());
+    return;
+  }
   const config = resolveConfig(process.env, process.argv.slice(2));
   let agencies: DemoAgencies | undefined;
   let gateway: RunningGateway | undefined;
@@ -36,6 +40,15 @@ async function main(): Promise<void> {
       process.exit(0);
     })();
   };
+  // SIGHUP re-reads the catalogue: validated whole, swapped in atomically; a bad file keeps the current one.
+  process.on("SIGHUP", () => {
+    const running = gateway;
+    if (running === undefined) return;
+    running.registry.reload().then(
+      (snapshot) => running.logger.info({ catalogue: snapshot.version }, "catalogue reloaded"),
+      (error: unknown) => running.logger.error({ problems: error instanceof Error ? error.message : String(error) }, "catalogue not reloaded; the current one stays"),
+    );
+  });
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
 }

@@ -33,6 +33,8 @@ export interface TestGateway {
   readonly logs: CapturedLogs;
   /** The Kafka topic of this gateway's audit events (when audit goes to Kafka). */
   readonly topic: string;
+  /** The catalogue file the gateway loaded (tests may rewrite it and reload). */
+  readonly cataloguePath: string;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     agencies,
     client,
     topic,
+    cataloguePath,
     logs: { lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) },
     async close() {
       client.close();
