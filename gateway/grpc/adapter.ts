@@ -258,6 +258,23 @@ async function* decodeStream<D extends DescMessage>(
 
 type AnyHandler = (...args: never[]) => unknown;
 
+/** Ends a call with one response message (unary and client-streaming): the answer, or the mapped error. */
+function settleUnary(state: CallState, callback: sendUnaryData<Uint8Array>, answer: Promise<Uint8Array>): void {
+  answer.then(
+    (bytes) => {
+      if (!state.finish(grpcStatus.OK)) return;
+      state.flushHeaders();
+      callback(null, bytes, state.trailers);
+    },
+    (error: unknown) => {
+      const status = errorStatus(error, state.trailers);
+      if (!state.finish(status.code, error)) return;
+      state.flushHeaders();
+      callback(status);
+    },
+  );
+}
+
 function bindMethod(method: DescMethod, handler: AnyHandler, options: AdapterOptions): UntypedHandleCall {
   const name = `${method.parent.typeName}/${method.name}`;
   const { input, output } = method;
@@ -267,38 +284,14 @@ function bindMethod(method: DescMethod, handler: AnyHandler, options: AdapterOpt
       const impl = handler as unknown as UnaryImpl<DescMessage, DescMessage>;
       return (call: ServerUnaryCall<Uint8Array, Uint8Array>, callback: sendUnaryData<Uint8Array>) => {
         const state = startCall(call, name, options);
-        run(async () => encode(output, await impl(decode(input, call.request), state.context))).then(
-          (bytes) => {
-            if (!state.finish(grpcStatus.OK)) return;
-            state.flushHeaders();
-            callback(null, bytes, state.trailers);
-          },
-          (error: unknown) => {
-            const status = errorStatus(error, state.trailers);
-            if (!state.finish(status.code, error)) return;
-            state.flushHeaders();
-            callback(status);
-          },
-        );
+        settleUnary(state, callback, run(async () => encode(output, await impl(decode(input, call.request), state.context))));
       };
     }
     case "client_streaming": {
       const impl = handler as unknown as ClientStreamingImpl<DescMessage, DescMessage>;
       return (call: ServerReadableStream<Uint8Array, Uint8Array>, callback: sendUnaryData<Uint8Array>) => {
         const state = startCall(call, name, options);
-        run(async () => encode(output, await impl(decodeStream(call, input), state.context))).then(
-          (bytes) => {
-            if (!state.finish(grpcStatus.OK)) return;
-            state.flushHeaders();
-            callback(null, bytes, state.trailers);
-          },
-          (error: unknown) => {
-            const status = errorStatus(error, state.trailers);
-            if (!state.finish(status.code, error)) return;
-            state.flushHeaders();
-            callback(status);
-          },
-        );
+        settleUnary(state, callback, run(async () => encode(output, await impl(decodeStream(call, input), state.context))));
       };
     }
     case "server_streaming": {
