@@ -8,6 +8,7 @@
 import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import "../observability/audit/kafkajs-idle-timer.ts";
 import kafkajs from "kafkajs";
 import type { TestProject } from "vitest/node";
 

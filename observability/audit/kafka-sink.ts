@@ -3,6 +3,7 @@
 // trail keeps the gateway's order per inquiry and a resent batch is not written twice. Batching, bounds and
 // retries are the shared batcher's (batcher.ts); kafkajs's own retries are kept short so the batcher stays
 // in charge of the wait.
+import "./kafkajs-idle-timer.ts";
 import kafkajs from "kafkajs";
 import type { Admin, Kafka as KafkaClient, LogEntry, Message, Producer } from "kafkajs";
 import { toBinary } from "@bufbuild/protobuf";

@@ -2,6 +2,7 @@
 // and reading a topic back as raw records or decoded AuditEvents.
 import { randomBytes } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
+import "../../observability/audit/kafkajs-idle-timer.ts";
 import kafkajs from "kafkajs";
 import type { IResourceConfigEntry, Kafka as KafkaClient } from "kafkajs";
 import { inject } from "vitest";
