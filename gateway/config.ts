@@ -37,6 +37,9 @@ export const SETTINGS = [
 
 type SettingName = (typeof SETTINGS)[number]["name"];
 
+/** Settings of the `estelam` command line (docs/cli.md), not of the gateway; allowed in the same shell. */
+export const CLIENT_SETTINGS: readonly string[] = ["ESTELAM_ADDRESS", "ESTELAM_API_KEY"];
+
 export interface HostPort {
   readonly host: string;
   readonly port: number;
@@ -110,7 +113,7 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
   const problems: string[] = [];
   const names = SETTINGS.map((s) => s.name);
   for (const key of Object.keys(env)) {
-    if (key.startsWith("ESTELAM_") && !(names as readonly string[]).includes(key)) {
+    if (key.startsWith("ESTELAM_") && !(names as readonly string[]).includes(key) && !CLIENT_SETTINGS.includes(key)) {
       const hint = closest(key, names);
       problems.push(`unknown setting ${key}${hint === undefined ? "" : ` (did you mean ${hint}?)`}`);
     }

@@ -11,6 +11,10 @@ describe("configuration", () => {
     expect(config.cataloguePath).toMatch(/registry\/catalogues\/demo\.json$/);
   });
 
+  it("accepts the command line's own settings in the same environment", () => {
+    expect(() => resolveConfig({ ESTELAM_ADDRESS: "127.0.0.1:50051", ESTELAM_API_KEY: "k" }, ["--demo"])).not.toThrow();
+  });
+
   it("sends audit to Kafka when KAFKA_BROKERS is set", () => {
     const config = resolveConfig({ KAFKA_BROKERS: "127.0.0.1:19092, 127.0.0.1:19094", ESTELAM_AUDIT_KEY: "a-long-enough-secret-key" });
     expect(config.audit.sink).toBe("kafka");

@@ -1,0 +1,181 @@
+// The `estelam` command run as a child process, as a user runs it, against a real gateway with the demo
+// agencies on loopback: one inquiry (answer and error), usage errors, catalogue check, bulk inquiries from
+// a CSV file and the health check.
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nationalCodeFromSeed } from "../../registry/identifiers.ts";
+import { DEMO_CATALOGUE, KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+
+const CLI = resolve(import.meta.dirname, "../../gateway/cli.ts");
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `estelam <args>` with only the given ESTELAM_* variables set. */
+function estelam(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Run> {
+  const childEnv: Record<string, string | undefined> = { ...process.env };
+  for (const key of Object.keys(childEnv)) if (key.startsWith("ESTELAM_")) delete childEnv[key];
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...childEnv, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+let t: TestGateway;
+let dir: string;
+let connection: Record<string, string>;
+beforeAll(async () => {
+  t = await startTestGateway({ audit: "file" });
+  dir = await mkdtemp(join(tmpdir(), "estelam-cli-"));
+  connection = { ESTELAM_ADDRESS: t.gateway.grpcAddress, ESTELAM_API_KEY: KEYS.demoBank };
+});
+afterAll(async () => {
+  await t?.close();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+const identityMatch = ["inquire", "nocr.identity-match.v1", "--purpose", "kyc.account-opening", "--end-user", "branch-1021/teller-7"];
+
+describe("estelam inquire", () => {
+  it("prints the answer as JSON with --json", async () => {
+    const run = await estelam([...identityMatch, "--param", "national_code=0012345679", "-p", "birth_date=1348/01/31", "--json"], connection);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const response = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(response).toMatchObject({ responder: "nocr", answer: "ANSWER_FOUND", result: { match: true, alive: true } });
+    expect(response.trackingCode).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+  });
+
+  it("prints the answer readably, with --address and --api-key instead of the environment", async () => {
+    const run = await estelam([...identityMatch, "-p", "national_code=0012345679", "-p", "birth_date=1348/01/31", "--address", t.gateway.grpcAddress, "--api-key", KEYS.demoBank]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^answer\s+FOUND$/m);
+    expect(run.stdout).toMatch(/^responder\s+nocr$/m);
+    expect(run.stdout).toMatch(/^tracking code\s+[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/m);
+    expect(run.stdout).toMatch(/^ {2}first_name\s+حسین$/m);
+    expect(run.stdout).toMatch(/^timings\s+total /m);
+  });
+
+  it("prints a failure as code, reason, origin and message with each field violation, and exits 1", async () => {
+    const run = await estelam([...identityMatch, "-p", "national_code=0012345678", "-p", "birth_date=1348/01/31"], connection);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^INVALID_ARGUMENT INVALID_PARAMS \(origin: client\): /);
+    expect(run.stderr).toMatch(/^ {2}- params\.national_code: /m);
+  });
+
+  it("names the reason of a refusal", async () => {
+    const run = await estelam(["inquire", "nocr.identity-match.v1", "-p", "national_code=0012345679", "-p", "birth_date=1348/01/31", "--purpose", "marketing.campaign", "--end-user", "x"], connection);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^PERMISSION_DENIED PURPOSE_NOT_ALLOWED \(origin: client\)/);
+  });
+
+  it("is a usage error (exit 2) without --purpose, and without an API key", async () => {
+    const noPurpose = await estelam(["inquire", "nocr.identity-match.v1", "-p", "national_code=0012345679", "--end-user", "x"], connection);
+    expect(noPurpose.code).toBe(2);
+    expect(noPurpose.stderr).toContain("missing --purpose");
+    expect(noPurpose.stderr).toContain("usage: estelam inquire");
+
+    const noKey = await estelam([...identityMatch, "-p", "national_code=0012345679"], { ESTELAM_ADDRESS: t.gateway.grpcAddress });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain("no API key");
+    expect(noKey.stderr).toContain("Demo credentials");
+  });
+
+  it("prints its usage with --help", async () => {
+    const run = await estelam(["inquire", "--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("--param key=value");
+    expect(run.stdout).toContain("ESTELAM_API_KEY");
+  });
+});
+
+describe("estelam catalogue check", () => {
+  it("accepts the demo catalogue and counts its entries", async () => {
+    const doc = JSON.parse(await readFile(DEMO_CATALOGUE, "utf8")) as Record<string, unknown[]> & { version: string };
+    const run = await estelam(["catalogue", "check", DEMO_CATALOGUE]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(
+      `ok: ${doc.version}, ${doc.agencies?.length} agencies, ${doc.inquiryTypes?.length} inquiry types, ${doc.bindings?.length} bindings, ${doc.grants?.length} grants`,
+    );
+  });
+
+  it("lists every problem of a broken catalogue with its path, and exits 1", async () => {
+    const doc = JSON.parse(await readFile(DEMO_CATALOGUE, "utf8")) as Record<string, Array<Record<string, unknown>>>;
+    (doc.bindings?.[0] as Record<string, unknown>).endpoint = "backup";
+    (doc.grants?.[0] as Record<string, unknown>).requester = "nobody";
+    (doc.inquiryTypes?.[0] as Record<string, unknown>).timeoutMs = -1;
+    const broken = join(dir, "broken.json");
+    await writeFile(broken, JSON.stringify(doc));
+
+    const run = await estelam(["catalogue", "check", broken]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("3 problems");
+    expect(run.stdout).toMatch(/^ {2}- bindings\[0\]\(nocr\.identity-match\.v1\)\.endpoint: agency 'nocr' has no endpoint 'backup'$/m);
+    expect(run.stdout).toMatch(/^ {2}- grants\[0\]\(nobody\)\.requester: unknown agency 'nobody'$/m);
+    expect(run.stdout).toMatch(/^ {2}- inquiryTypes\[0\]\(nocr\.identity-match\.v1\)\.timeoutMs: /m);
+  });
+});
+
+describe("estelam inquire-csv", () => {
+  it("writes one result row per input row, in order, and never the input identifiers", async () => {
+    const invalid = new Set([4, 9, 13, 17]);
+    const codes: string[] = [];
+    const lines = ["national_code,birth_date"];
+    for (let row = 1; row <= 20; row++) {
+      const valid = nationalCodeFromSeed(1000 + row);
+      // Another last digit breaks the check digit: exactly one digit is valid for the first nine.
+      const code = invalid.has(row) ? `${valid.slice(0, 9)}${(Number(valid[9]) + 1) % 10}` : valid;
+      codes.push(code);
+      lines.push(`${code},1348/01/31`);
+    }
+    const input = join(dir, "people.csv");
+    const output = join(dir, "results.csv");
+    await writeFile(input, `${lines.join("\r\n")}\r\n`);
+
+    const run = await estelam(
+      ["inquire-csv", input, "--inquiry-type", "nocr.identity-match.v1", "--purpose", "kyc.account-opening", "--end-user", "batch-7", "--concurrency", "4", "--out", output],
+      connection,
+    );
+    const text = await readFile(output, "utf8");
+    const [header, ...rows] = text.trimEnd().split("\n").map((l) => l.split(","));
+    expect(header).toEqual(["row", "tracking_code", "answer", "error_code", "error_reason", "error_fields"]);
+    expect(rows.map((r) => r[0])).toEqual(Array.from({ length: 20 }, (_, i) => String(i + 1)));
+    const failed = rows.filter((r) => r[4] !== "");
+    expect(failed.map((r) => Number(r[0]))).toEqual([...invalid]);
+    for (const r of rows) {
+      if (r[4] === "") {
+        expect(r[1]).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+        expect(["FOUND", "NOT_FOUND", "REJECTED"]).toContain(r[2]);
+      } else {
+        expect(r.slice(1, 6)).toEqual(["", "", "INVALID_ARGUMENT", "INVALID_PARAMS", "params.national_code"]);
+      }
+    }
+    for (const code of codes) {
+      expect(text).not.toContain(code);
+      expect(run.stdout + run.stderr).not.toContain(code);
+    }
+    // Some rows failed: exit 1, with a summary on stderr.
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("20 rows in");
+    expect(run.stderr).toContain("16 answered");
+    expect(run.stderr).toContain("4 failed (INVALID_PARAMS 4)");
+  });
+});
+
+describe("estelam health", () => {
+  it("prints SERVING", async () => {
+    const run = await estelam(["health", "--address", t.gateway.grpcAddress]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe("SERVING\n");
+  });
+});
