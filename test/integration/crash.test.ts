@@ -1,53 +1,26 @@
 // No answered inquiry loses its record, even when the gateway process is killed without warning: an
 // answer leaves only after its audit event is acknowledged by Kafka.
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
 import { createInquiryClient } from "../helpers/client.ts";
+import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 import { createTestTopic, kafkaBrokers, readAuditEvents } from "../helpers/kafka.ts";
 
-const MAIN = resolve(import.meta.dirname, "../../gateway/main.ts");
-
-async function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
-let child: ChildProcess | undefined;
+let gateway: GatewayProcess | undefined;
 afterAll(() => {
-  child?.kill("SIGKILL");
+  gateway?.child.kill("SIGKILL");
 });
 
 describe("gateway crash", () => {
   it("keeps the audit record of every inquiry answered before a SIGKILL", async () => {
     const topic = await createTestTopic({ prefix: "crash" });
-    const [grpcPort, httpPort, agenciesPort] = [await freePort(), await freePort(), await freePort()];
-    child = spawn(process.execPath, [MAIN, "--demo"], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        KAFKA_BROKERS: kafkaBrokers().join(","),
-        ESTELAM_AUDIT_TOPIC: topic,
-        ESTELAM_AUDIT_KEY: "crash-test-audit-key-0123456789",
-        ESTELAM_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
-        ESTELAM_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
-        ESTELAM_DEMO_AGENCIES_ADDRESS: `127.0.0.1:${agenciesPort}`,
-        ESTELAM_LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "ignore", "pipe"],
+    gateway = await startGatewayProcess({
+      KAFKA_BROKERS: kafkaBrokers().join(","),
+      ESTELAM_AUDIT_TOPIC: topic,
+      ESTELAM_AUDIT_KEY: "crash-test-audit-key-0123456789",
     });
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    await expect
-      .poll(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.status, { timeout: 30_000, interval: 200 })
-      .toBe(200);
-
-    const client = createInquiryClient(`127.0.0.1:${grpcPort}`, DEMO_API_KEY);
+    const { child } = gateway;
+    const client = createInquiryClient(gateway.grpcAddress, DEMO_API_KEY);
     const answered: string[] = [];
     let stop = false;
     const worker = async (): Promise<void> => {
@@ -67,7 +40,7 @@ describe("gateway crash", () => {
     stop = true;
     await Promise.all(workers);
     client.close();
-    expect(stderr).not.toMatch(/could not start/);
+    expect(gateway.stderr()).not.toMatch(/could not start/);
 
     const events = await readAuditEvents(topic, answered.length, 30_000);
     const recorded = new Set(events.map((e) => e.inquiryId));

@@ -1,24 +1,15 @@
 // The README's copy-paste `buf curl` commands, run as written against the demo gateway process (only the
 // address changes), answer the three demo inquiries; `--list-methods` shows the services.
-import { execFile, type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 /** The `npx buf curl ...` commands of the README, each joined into one line. */
 function readmeCommands(): string[] {
@@ -39,32 +30,14 @@ function readmeCommands(): string[] {
   return commands;
 }
 
-let child: ChildProcess | undefined;
+let gateway: GatewayProcess | undefined;
 let address = "";
 beforeAll(async () => {
-  const [grpc, http, agencies] = [await freePort(), await freePort(), await freePort()];
-  address = `127.0.0.1:${grpc}`;
-  const dir = mkdtempSync(join(tmpdir(), "estelam-readme-"));
-  child = spawn(process.execPath, [join(ROOT, "gateway/main.ts"), "--demo"], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      ESTELAM_GRPC_ADDRESS: address,
-      ESTELAM_HTTP_ADDRESS: `127.0.0.1:${http}`,
-      ESTELAM_DEMO_AGENCIES_ADDRESS: `127.0.0.1:${agencies}`,
-      ESTELAM_AUDIT_FILE: join(dir, "audit.jsonl"),
-      ESTELAM_LOG_LEVEL: "warn",
-    },
-    stdio: "ignore",
-  });
-  for (let waited = 0; ; waited += 200) {
-    const status = (await fetch(`http://127.0.0.1:${http}/readyz`).catch(() => undefined))?.status;
-    if (status === 200) break;
-    if (waited > 30_000) throw new Error("the demo gateway did not become ready within 30 s");
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  gateway = await startGatewayProcess();
+  address = gateway.grpcAddress;
 });
 afterAll(() => {
-  child?.kill("SIGTERM");
+  gateway?.child.kill("SIGTERM");
 });
 
 describe("README examples", () => {
