@@ -23,6 +23,10 @@ export interface GatewayProcess {
   /** `127.0.0.1:<port>` of the gRPC server. */
   readonly grpcAddress: string;
   readonly httpUrl: string;
+  /** Base URL of the demo agencies running inside the process (with their /_control endpoints). */
+  readonly agenciesUrl: string;
+  /** The local audit file (when KAFKA_BROKERS is not given). */
+  readonly auditFile: string;
   /** What the process wrote to stderr so far. */
   stderr(): string;
 }
@@ -30,13 +34,14 @@ export interface GatewayProcess {
 /** Starts the demo gateway process with `env` added to fresh ports and a temporary audit file; waits for /readyz. */
 export async function startGatewayProcess(env: Readonly<Record<string, string>> = {}): Promise<GatewayProcess> {
   const [grpc, http, agencies] = [await freePort(), await freePort(), await freePort()];
+  const auditFile = join(mkdtempSync(join(tmpdir(), "estelam-process-")), "audit.jsonl");
   const child = spawn(process.execPath, [MAIN, "--demo"], {
     env: {
       PATH: process.env.PATH ?? "",
       ESTELAM_GRPC_ADDRESS: `127.0.0.1:${grpc}`,
       ESTELAM_HTTP_ADDRESS: `127.0.0.1:${http}`,
       ESTELAM_DEMO_AGENCIES_ADDRESS: `127.0.0.1:${agencies}`,
-      ESTELAM_AUDIT_FILE: join(mkdtempSync(join(tmpdir(), "estelam-process-")), "audit.jsonl"),
+      ESTELAM_AUDIT_FILE: auditFile,
       ESTELAM_LOG_LEVEL: "warn",
       ...env,
     },
@@ -53,5 +58,5 @@ export async function startGatewayProcess(env: Readonly<Record<string, string>> 
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { child, grpcAddress: `127.0.0.1:${grpc}`, httpUrl, stderr: () => stderr };
+  return { child, grpcAddress: `127.0.0.1:${grpc}`, httpUrl, agenciesUrl: `http://127.0.0.1:${agencies}`, auditFile, stderr: () => stderr };
 }
