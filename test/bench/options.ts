@@ -1,0 +1,131 @@
+// Command-line options of the inquiry benchmark, validated once into a fully resolved object.
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+  /** Inquiries per measured phase (one phase = one path, one round). */
+  readonly requests: number;
+  /** Inquiries in flight at once, on both paths. */
+  readonly concurrency: number;
+  /** Rounds; each runs the gateway phase and the direct phase, in alternating order. */
+  readonly rounds: number;
+  /** Inquiries per path before the first round, not counted. */
+  readonly warmup: number;
+  /** Seconds of the idle measurement (no traffic); 0 skips it. */
+  readonly idleSeconds: number;
+  /** `auto`: Kafka when KAFKA_BROKERS is set or a broker answers at 127.0.0.1:19092, else the file. */
+  readonly audit: "auto" | "kafka" | "file";
+  /** The gateway's ESTELAM_LOG_LEVEL. */
+  readonly logLevel: string;
+  /** Where the gateway's stdout (its log lines) goes; /dev/null by default. */
+  readonly logFile: string | undefined;
+  /** Runs the gateway under `node --cpu-prof` and summarises the profile. */
+  readonly profile: boolean;
+  /** Keeps the Kafka audit topic of the run instead of deleting it at the end. */
+  readonly keepTopic: boolean;
+  /** Prints only the JSON line on stdout. */
+  readonly json: boolean;
+  /** Extra gateway settings from `--gateway-env NAME=VALUE`, e.g. ESTELAM_AUDIT_LINGER_MS=0. */
+  readonly gatewayEnv: Readonly<Record<string, string>>;
+  /** Stops the whole run, with an error, after this many seconds. */
+  readonly maxSeconds: number;
+  readonly help: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [options]      (node test/bench/inquiry-bench.ts [options])
+
+Starts the demo agencies and the gateway as child processes on 127.0.0.1, then sends the same inquiries at
+the same concurrency through the gateway (gRPC) and directly to the demo agencies (HTTP/JSON, undici Pool),
+alternating the two paths for several rounds, and reports the median of each path and their ratios.
+
+  --requests <n>      inquiries per measured phase                        (default 20000)
+  --concurrency <n>   inquiries in flight at once, both paths             (default 64)
+  --rounds <n>        rounds; each measures both paths, order alternating (default 3)
+  --warmup <n>        inquiries per path before the rounds, not counted   (default 1000)
+  --idle-seconds <s>  length of the no-traffic CPU measurement, 0 = skip  (default 5)
+  --audit <sink>      auto | kafka | file                                 (default auto: Kafka when
+                      KAFKA_BROKERS is set or a broker answers at 127.0.0.1:19092, else a temporary file)
+  --log-level <lvl>   the gateway's ESTELAM_LOG_LEVEL                     (default info)
+  --log-file <path>   keep the gateway's log lines in this file           (default: /dev/null)
+  --gateway-env N=V   an extra gateway setting, e.g. ESTELAM_AUDIT_LINGER_MS=0 (repeatable)
+  --profile           run the gateway under node --cpu-prof and summarise self time by module
+                      (the profiler slows the gateway: use the figures of a run without it)
+  --keep-topic        keep the run's Kafka audit topic (deleted by default)
+  --max-seconds <s>   stop with an error after this long                  (default 900)
+  --json              print only the JSON result line on stdout (progress goes to stderr)
+  --help              show this text
+
+Exit status: 0 when every inquiry on both paths was answered; 1 on any error, mismatch or time-out.
+`;
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+function wholeNumber(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not '${text}'`);
+  return value;
+}
+
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        requests: { type: "string" },
+        concurrency: { type: "string" },
+        rounds: { type: "string" },
+        warmup: { type: "string" },
+        "idle-seconds": { type: "string" },
+        audit: { type: "string" },
+        "log-level": { type: "string" },
+        "log-file": { type: "string" },
+        "gateway-env": { type: "string", multiple: true },
+        profile: { type: "boolean" },
+        "keep-topic": { type: "boolean" },
+        "max-seconds": { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const text = (name: string): string | undefined => {
+    const value = values[name];
+    return typeof value === "string" ? value : undefined;
+  };
+  const audit = text("audit") ?? "auto";
+  if (audit !== "auto" && audit !== "kafka" && audit !== "file") throw new UsageError(`--audit must be auto, kafka or file, not '${audit}'`);
+  const logLevel = text("log-level") ?? "info";
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+    throw new UsageError(`--log-level must be fatal, error, warn, info, debug, trace or silent, not '${logLevel}'`);
+  }
+  const gatewayEnv: Record<string, string> = {};
+  const pairs = values["gateway-env"];
+  for (const pair of Array.isArray(pairs) ? pairs : []) {
+    const match = /^(ESTELAM_[A-Z0-9_]+)=(.*)$/s.exec(pair);
+    if (match === null) throw new UsageError(`--gateway-env takes ESTELAM_NAME=value, not '${pair}'`);
+    gatewayEnv[match[1] as string] = match[2] as string;
+  }
+  return {
+    requests: wholeNumber("requests", text("requests"), 20_000, 1, 10_000_000),
+    concurrency: wholeNumber("concurrency", text("concurrency"), 64, 1, 4096),
+    rounds: wholeNumber("rounds", text("rounds"), 3, 1, 50),
+    warmup: wholeNumber("warmup", text("warmup"), 1000, 0, 1_000_000),
+    idleSeconds: wholeNumber("idle-seconds", text("idle-seconds"), 5, 0, 120),
+    audit,
+    logLevel,
+    logFile: text("log-file"),
+    gatewayEnv,
+    profile: values.profile === true,
+    keepTopic: values["keep-topic"] === true,
+    json: values.json === true,
+    maxSeconds: wholeNumber("max-seconds", text("max-seconds"), 900, 10, 86_400),
+    help: values.help === true,
+  };
+}
