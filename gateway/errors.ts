@@ -152,8 +152,14 @@ export class EstelamError extends Error {
   }
 }
 
-/** Builds an INVALID_PARAMS / INVALID_REQUEST error whose message names every bad field. */
+/** Field violations reported at most (the rest are counted): the status travels in HTTP/2 trailers, whose size is limited. */
+export const MAX_VIOLATIONS = 20;
+const MAX_VIOLATIONS_IN_MESSAGE = 10;
+
+/** Builds an INVALID_PARAMS / INVALID_REQUEST error whose message names the bad fields (the first ten, then a count). */
 export function invalid(reason: "INVALID_REQUEST" | "INVALID_PARAMS", violations: readonly FieldViolation[]): EstelamError {
-  const text = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
-  return new EstelamError(reason, text, { violations });
+  const named = violations.slice(0, MAX_VIOLATIONS_IN_MESSAGE).map((v) => `${v.field}: ${v.description}`);
+  const more = violations.length - named.length;
+  const text = more > 0 ? `${named.join("; ")}; and ${more} more` : named.join("; ");
+  return new EstelamError(reason, text, { violations: violations.slice(0, MAX_VIOLATIONS) });
 }

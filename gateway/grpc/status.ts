@@ -58,10 +58,21 @@ export function toGrpcStatus(error: unknown): GrpcStatus {
   }
 }
 
+/**
+ * Upper bounds on what a status puts in trailers. HTTP/2 peers limit header lists (grpc-js and most clients
+ * to 8–16 KiB), and an oversized trailer is a protocol error that tears down the caller's whole connection.
+ */
+const MAX_MESSAGE_CHARS = 1024;
+const MAX_DETAILS_BYTES = 4096;
+
+function bounded(text: string): string {
+  return text.length <= MAX_MESSAGE_CHARS ? text : `${text.slice(0, MAX_MESSAGE_CHARS - 1)}…`;
+}
+
 function richStatus(e: EstelamError): GrpcStatus {
   // INTERNAL hides its message and cause: they may carry stack traces, hostnames or personal data.
   const text = e.reason === "INTERNAL" ? INTERNAL_MESSAGE : e.message;
-  const message = `${e.reason}: ${text}`;
+  const message = bounded(`${e.reason}: ${text}`);
 
   const info: Record<string, string> = { origin: e.origin };
   if (e.agency !== undefined) info.agency = e.agency;
@@ -75,10 +86,15 @@ function richStatus(e: EstelamError): GrpcStatus {
   if (e.retryAfterMs !== undefined && Number.isFinite(e.retryAfterMs) && e.retryAfterMs >= 0) {
     details.push(anyPack(RetryInfoSchema, create(RetryInfoSchema, { retryDelay: durationFromMs(Math.round(e.retryAfterMs)) })));
   }
-  const status = create(StatusSchema, { code: e.code, message, details });
+  let encoded = toBinary(StatusSchema, create(StatusSchema, { code: e.code, message, details }));
+  // Still too large (long field names, say): keep ErrorInfo and RetryInfo, drop the field list.
+  if (encoded.length > MAX_DETAILS_BYTES) {
+    const slim = details.filter((d) => d.typeUrl !== `type.googleapis.com/${BadRequestSchema.typeName}`);
+    encoded = toBinary(StatusSchema, create(StatusSchema, { code: e.code, message, details: slim }));
+  }
 
   const metadata = new Metadata();
-  metadata.set(STATUS_DETAILS_KEY, Buffer.from(toBinary(StatusSchema, status)));
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(encoded));
   metadata.set(REASON_TRAILER, e.reason);
   metadata.set(ORIGIN_TRAILER, e.origin);
   if (e.agency !== undefined) metadata.set(AGENCY_TRAILER, asciiSafe(e.agency));

@@ -77,6 +77,17 @@ describe("the caller's faults", () => {
     expect(status.message).not.toContain("0012345678");
   });
 
+  it("thousands of bad params → a bounded INVALID_ARGUMENT, and the caller's connection keeps working", async () => {
+    const params: Record<string, string> = { ...GOOD };
+    for (let i = 0; i < 3000; i++) params[`unexpected_parameter_${i}`] = "x";
+    const status = await failure(await t.client.inquire(identity(params)));
+    expect(status).toMatchObject({ code: Code.INVALID_ARGUMENT, reason: "INVALID_PARAMS" });
+    expect(status.violations).toHaveLength(20);
+    expect(status.message).toContain("and 2990 more");
+    const next = await t.client.inquire(identity(GOOD));
+    expect(next.ok).toBe(true);
+  });
+
   it("no grant → PERMISSION_DENIED / ACCESS_DENIED", async () => {
     const status = await failure(
       await t.client.inquire({ inquiryType: "cbi.iban-owner.v1", params: { iban: "IR100170889862171595799372" }, purpose: "counter.service-request", endUser: "desk-3" }, { apiKey: KEYS.counterOffice }),

@@ -6,7 +6,7 @@ import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import { ALL_REASONS, Code, EstelamError, REASONS } from "../../gateway/errors.ts";
+import { ALL_REASONS, Code, EstelamError, MAX_VIOLATIONS, REASONS, invalid } from "../../gateway/errors.ts";
 import {
   ERROR_DOMAIN,
   ProtocolStatusError,
@@ -54,6 +54,24 @@ describe("toGrpcStatus / fromGrpcStatus", () => {
       violations,
       retryAfterMs: 1500,
     });
+  });
+
+  it("keeps the status small enough for HTTP/2 trailers, however large the error", () => {
+    const many = Array.from({ length: 500 }, (_, i) => ({ field: `params.${"f".repeat(200)}${i}`, description: "unknown parameter" }));
+    const status = toGrpcStatus(new EstelamError("INVALID_PARAMS", "x".repeat(100_000), { violations: many }));
+    expect(status.details.length).toBeLessThanOrEqual(1024);
+    const bytes = status.metadata.get(STATUS_DETAILS_KEY)[0] as Uint8Array;
+    expect(bytes.length).toBeLessThanOrEqual(4096 + 1024);
+    // The reason survives even when the field list had to go.
+    expect(fromGrpcStatus({ code: status.code, details: status.details, metadata: status.metadata })).toMatchObject({ reason: "INVALID_PARAMS", violations: [] });
+  });
+
+  it("names the first ten bad fields in the message and reports at most twenty", () => {
+    const many = Array.from({ length: 45 }, (_, i) => ({ field: `params.p${i}`, description: "unknown parameter" }));
+    const error = invalid("INVALID_PARAMS", many);
+    expect(error.violations).toHaveLength(MAX_VIOLATIONS);
+    expect(error.message).toContain("params.p9: unknown parameter; and 35 more");
+    expect(error.message).not.toContain("params.p10:");
   });
 
   it("sends no BadRequest, RetryInfo or agency when the error has none", () => {
