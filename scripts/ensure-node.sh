@@ -35,4 +35,4 @@ if ! estelam_node_ok; then
   export PATH="$estelam_local_node/bin:$PATH"
   estelam_node_ok || { echo "ensure-node: installed Node does not run" >&2; return 1 2>/dev/null || exit 1; }
 fi
-echo "ensure-node: using node $(node --version) at $(command -v node)" >&2
+[ -z "${estelam_pkg:-}" ] || echo "ensure-node: using node $(node --version) at $(command -v node)" >&2
