@@ -11,7 +11,8 @@ import { abortedByCaller } from "./deadline.ts";
 export type BreakerState = "closed" | "open" | "half_open";
 
 export interface BreakerEvents {
-  onStateChange?(endpoint: string, state: BreakerState): void;
+  /** `previous` is undefined for the initial state, reported once when the breaker is created. */
+  onStateChange?(endpoint: string, state: BreakerState, previous: BreakerState | undefined): void;
   /** A call that reached the agency finished: `fault` says whether it counted against the breaker. */
   onUpstreamCall?(endpoint: string, seconds: number, fault: boolean): void;
   /** A call failed fast without reaching the agency (breaker open or endpoint saturated). */
@@ -55,16 +56,17 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
   let state: BreakerState = "closed";
   let openedAt = 0;
   const enter = (next: BreakerState): void => {
+    const previous = state;
     state = next;
     if (next === "open") openedAt = Date.now();
-    events.onStateChange?.(endpoint.key, next);
+    events.onStateChange?.(endpoint.key, next, previous);
   };
   breaker.on("open", () => enter("open"));
   breaker.on("halfOpen", () => enter("half_open"));
   breaker.on("close", () => enter("closed"));
   breaker.on("success", (_result: unknown, latencyMs: number) => events.onUpstreamCall?.(endpoint.key, latencyMs / 1000, false));
   breaker.on("failure", (_error: unknown, latencyMs: number) => events.onUpstreamCall?.(endpoint.key, latencyMs / 1000, true));
-  events.onStateChange?.(endpoint.key, state);
+  events.onStateChange?.(endpoint.key, state, undefined);
 
   return {
     endpoint: endpoint.key,

@@ -98,14 +98,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     store: createFileRegistryStore({ path: config.cataloguePath, vars: options.catalogueVars ?? process.env }),
     kinds,
   });
-  const breakerStates = new Map<string, string>();
   const upstreams = createUpstreams({
     kinds,
     events: {
-      onStateChange(endpoint, state) {
+      onStateChange(endpoint, state, previous) {
         recordBreakerState(metrics, endpoint, state);
-        const previous = breakerStates.get(endpoint);
-        breakerStates.set(endpoint, state);
         if (previous !== undefined && previous !== state) logger.warn({ endpoint, from: previous, state }, `circuit breaker ${state}`);
       },
       onUpstreamCall(endpoint, seconds, fault) {
@@ -127,8 +124,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     throw new Error(`the audit trail (${audit.kind}) cannot start: ${(error as Error).message}`, { cause: error });
   }
   const auditEvents = createAuditEventFactory({ key: createAuditKey(config.audit.key), instance: config.instance });
-  const pendingGauge = setInterval(() => metrics.auditPending.set({ sink: audit.kind }, audit.pending()), 1000);
-  pendingGauge.unref();
+  metrics.watchAuditPending(audit.kind, () => audit.pending());
 
   const inquiries = createInquiryService({
     registry,
@@ -184,7 +180,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await grpc.shutdown(0).catch(() => undefined);
     await audit.close();
     await upstreams.close();
-    clearInterval(pendingGauge);
     throw error;
   }
   health.setStatus("", "SERVING");
@@ -210,7 +205,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await audit.close();
         await upstreams.close();
         await http.close();
-        clearInterval(pendingGauge);
         logger.info("gateway stopped");
       })();
       return stopping;

@@ -36,13 +36,6 @@ function duration(seconds: number): Duration {
 
 const ANSWERS = { found: Answer.FOUND, not_found: Answer.NOT_FOUND, rejected: Answer.REJECTED } as const;
 
-/** The outcome label: the business answer, or the error reason in lowercase. A closed set. */
-function outcomeOf(answer: ConnectorAnswer | undefined, error: EstelamError | undefined): string {
-  if (error !== undefined) return error.reason.toLowerCase();
-  if (answer === undefined) return "internal";
-  return answer.answer === "found" ? "answered" : answer.answer;
-}
-
 function record(ctx: InquiryContext, answer: ConnectorAnswer | undefined, error: EstelamError | undefined, responseOutMs: number): InquiryRecord {
   const registered = ctx.inquiryType !== undefined;
   let answerJson: JsonValue | undefined;
@@ -66,7 +59,7 @@ function record(ctx: InquiryContext, answer: ConnectorAnswer | undefined, error:
     responseOutMs,
     params: ctx.params,
     answer: answerJson,
-    outcome: error !== undefined ? "failed" : answer?.answer === "found" ? "answered" : (answer?.answer ?? "failed"),
+    outcome: error !== undefined || answer === undefined ? "failed" : answer.answer === "found" ? "answered" : answer.answer,
     faultReason: error?.reason ?? "",
     faultOrigin: error?.origin,
     grpcStatus: error?.code ?? 0,
@@ -97,11 +90,13 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
       } catch (thrown) {
         error = EstelamError.from(thrown);
       }
+      if (answer === undefined && error === undefined) error = new EstelamError("INTERNAL", "the request path ended without an answer");
 
       const answeredAt = Date.now();
+      const done = record(ctx, answer, error, answeredAt);
       let auditFailure: EstelamError | undefined;
       try {
-        await audit.append(auditEvents.build(record(ctx, answer, error, answeredAt)));
+        await audit.append(auditEvents.build(done));
       } catch (thrown) {
         auditFailure = EstelamError.from(thrown);
       }
@@ -114,7 +109,8 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
       const inquiryType = ctx.inquiryType?.id ?? "unregistered";
       const requester = ctx.credential?.agency ?? "unidentified";
       const responder = ctx.binding?.endpoint.agency ?? "none";
-      const outcome = outcomeOf(answer, error);
+      // The label: the business answer, or the error reason in lowercase (a closed set).
+      const outcome = error === undefined ? done.outcome : error.reason.toLowerCase();
       metrics.inquiries.inc({ inquiry_type: inquiryType, requester, responder, outcome });
       metrics.inquirySeconds.observe({ inquiry_type: inquiryType, responder }, seconds);
 
@@ -140,14 +136,14 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
       else logger.info(line, "inquiry");
 
       if (error !== undefined) throw error;
-      const done = answer as ConnectorAnswer;
+      if (answer === undefined) throw new EstelamError("INTERNAL", "unreachable: no answer and no error");
       return create(InquireResponseSchema, {
         inquiryId: ctx.inquiryId,
         trackingCode: ctx.trackingCode,
         responder,
-        answer: ANSWERS[done.answer],
-        result: done.answer === "found" ? done.result : undefined,
-        message: done.answer === "found" ? "" : done.message,
+        answer: ANSWERS[answer.answer],
+        result: answer.answer === "found" ? answer.result : undefined,
+        message: answer.answer === "found" ? "" : answer.message,
         timings: {
           receivedAt: timestampFromMs(receivedAt),
           answeredAt: timestampFromMs(answeredAt),

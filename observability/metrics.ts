@@ -19,6 +19,8 @@ export interface GatewayMetrics {
   readonly auditEvents: Counter<"sink" | "result">;
   readonly auditPending: Gauge<"sink">;
   readonly auditWriteSeconds: Histogram<"sink">;
+  /** Makes `estelam_audit_pending_events{sink}` read `pending()` at every scrape. */
+  watchAuditPending(sink: string, pending: () => number): void;
 }
 
 export interface MetricsOptions {
@@ -31,6 +33,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const registry = options.registry ?? new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   const registers = [registry];
+  const pendingSources = new Map<string, () => number>();
   return {
     registry,
     grpcHandled: new Counter({ name: "grpc_server_handled_total", help: "RPCs completed on the server, by status code.", labelNames: ["grpc_service", "grpc_method", "grpc_type", "grpc_code"], registers }),
@@ -41,8 +44,19 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     breakerState: new Gauge({ name: "estelam_breaker_state", help: "Circuit breaker state per agency endpoint: 1 for the current state, 0 for the others.", labelNames: ["endpoint", "state"], registers }),
     breakerShortCircuits: new Counter({ name: "estelam_breaker_short_circuits_total", help: "Calls failed fast without reaching the agency (why: open or saturated).", labelNames: ["endpoint", "why"], registers }),
     auditEvents: new Counter({ name: "estelam_audit_events_total", help: "Audit events by result (written, refused_timeout, refused_queue_full, refused_closed, write_error).", labelNames: ["sink", "result"], registers }),
-    auditPending: new Gauge({ name: "estelam_audit_pending_events", help: "Audit events accepted but not yet durable.", labelNames: ["sink"], registers }),
+    auditPending: new Gauge({
+      name: "estelam_audit_pending_events",
+      help: "Audit events accepted but not yet durable.",
+      labelNames: ["sink"],
+      registers,
+      collect() {
+        for (const [sink, pending] of pendingSources) this.set({ sink }, pending());
+      },
+    }),
     auditWriteSeconds: new Histogram({ name: "estelam_audit_write_seconds", help: "Time of one durable audit write (a batch).", labelNames: ["sink"], buckets: INQUIRY_BUCKETS, registers }),
+    watchAuditPending(sink, pending) {
+      pendingSources.set(sink, pending);
+    },
   };
 }
 

@@ -71,6 +71,7 @@ describe("metrics", () => {
     expect(upstream?.value).toBe(2);
     expect(samples.some((s) => s.name === "estelam_breaker_state" && s.labels.endpoint === "cbi/main")).toBe(true);
     expect(samples.find((s) => s.name === "estelam_audit_events_total" && s.labels.sink === "file" && s.labels.result === "written")?.value).toBe(8);
+    expect(samples.find((s) => s.name === "estelam_audit_pending_events" && s.labels.sink === "file")?.value).toBe(0);
   });
 
   it("never carry a personal identifier in a label", async () => {
