@@ -2,7 +2,6 @@
 // 127.0.0.1, and what the parent reads about them: readiness, /metrics, CPU time and memory from /proc.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -72,16 +71,7 @@ async function untilReady<T>(child: Child, ready: Promise<T>, timeoutMs: number)
   }
 }
 
-/** A port free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer().once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
+export { freePort } from "../helpers/gateway-process.ts";
 
 export interface AgenciesChild extends Child {
   readonly url: string;

@@ -1,9 +1,7 @@
 import { createServer } from "node:net";
 import { create, equals } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { AuditEventSchema, FaultOrigin, Outcome, type AuditEvent } from "../../gen/estelam/audit/v1/audit_pb.js";
-import { EstelamError } from "../../gateway/errors.ts";
+import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { createKafkaAuditSink, type KafkaAuditSinkOptions } from "../../observability/audit/kafka-sink.ts";
 import type { AuditSink, AuditSinkEvents } from "../../observability/audit/sink.ts";
 import {
@@ -17,31 +15,7 @@ import {
   testKafkaClient,
   uniqueTopicName,
 } from "../helpers/kafka.ts";
-
-function sampleEvent(n: number): AuditEvent {
-  return create(AuditEventSchema, {
-    schemaVersion: 1,
-    inquiryId: `inq-${String(n).padStart(5, "0")}`,
-    trackingCode: `T${n}`,
-    inquiryType: "sabt.person-status.v1",
-    requester: "agency-b",
-    endUser: "officer-7",
-    purpose: "BENEFITS",
-    responder: "sabt",
-    requestIn: timestampFromMs(1_760_000_000_000 + n),
-    outcome: n % 5 === 0 ? Outcome.FAILED : Outcome.ANSWERED,
-    faultReason: n % 5 === 0 ? "BREAKER_OPEN" : "",
-    faultOrigin: n % 5 === 0 ? FaultOrigin.AGENCY : FaultOrigin.UNSPECIFIED,
-    grpcStatus: n % 5 === 0 ? 14 : 0,
-    requestDigest: new Uint8Array([n & 0xff, (n >> 8) & 0xff, 7]),
-    subjects: [{ param: "national_code", kind: "national-code", digest: new Uint8Array([9, n & 0xff]) }],
-  });
-}
-
-function expectAuditUnavailable(error: unknown): void {
-  expect(error).toBeInstanceOf(EstelamError);
-  expect((error as EstelamError).reason).toBe("AUDIT_UNAVAILABLE");
-}
+import { expectAuditUnavailable, sampleEvent } from "../helpers/audit-events.ts";
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,38 +1,17 @@
 import { mkdtemp, open, readFile, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, equals, fromJsonString } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { equals, fromJsonString } from "@bufbuild/protobuf";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { AuditEventSchema, Outcome, type AuditEvent } from "../../gen/estelam/audit/v1/audit_pb.js";
-import { EstelamError } from "../../gateway/errors.ts";
+import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { createFileAuditSink, type FileAuditSinkOptions } from "../../observability/audit/file-sink.ts";
 import type { AuditSink, AuditSinkEvents } from "../../observability/audit/sink.ts";
-
-function sampleEvent(n: number): AuditEvent {
-  return create(AuditEventSchema, {
-    schemaVersion: 1,
-    inquiryId: `inq-${String(n).padStart(5, "0")}`,
-    trackingCode: `T${n}`,
-    inquiryType: "nocr.identity-match.v1",
-    requester: "agency-a",
-    purpose: "KYC",
-    responder: "nocr",
-    requestIn: timestampFromMs(1_760_000_000_000 + n),
-    outcome: Outcome.ANSWERED,
-    requestDigest: new Uint8Array([n & 0xff, 1, 2, 3]),
-  });
-}
+import { expectAuditUnavailable, sampleEvent } from "../helpers/audit-events.ts";
 
 async function readLines(path: string): Promise<string[]> {
   const text = await readFile(path, "utf8");
   expect(text === "" || text.endsWith("\n")).toBe(true);
   return text.split("\n").filter((line) => line !== "");
-}
-
-function expectAuditUnavailable(error: unknown): void {
-  expect(error).toBeInstanceOf(EstelamError);
-  expect((error as EstelamError).reason).toBe("AUDIT_UNAVAILABLE");
 }
 
 /** Tracks whether a promise has settled, without awaiting it. */

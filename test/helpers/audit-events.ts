@@ -1,0 +1,33 @@
+// Audit events for the audit sink tests, and the check that a refusal is the catalogue's AUDIT_UNAVAILABLE.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { expect } from "vitest";
+import { AuditEventSchema, FaultOrigin, Outcome, type AuditEvent } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { EstelamError } from "../../gateway/errors.ts";
+
+/** Event number `n`: a distinct, ordered inquiry id; every fifth one a failure. */
+export function sampleEvent(n: number): AuditEvent {
+  const failed = n % 5 === 0;
+  return create(AuditEventSchema, {
+    schemaVersion: 1,
+    inquiryId: `inq-${String(n).padStart(5, "0")}`,
+    trackingCode: `T${n}`,
+    inquiryType: "nocr.identity-match.v1",
+    requester: "demo-bank",
+    endUser: "officer-7",
+    purpose: "kyc.account-opening",
+    responder: "nocr",
+    requestIn: timestampFromMs(1_760_000_000_000 + n),
+    outcome: failed ? Outcome.FAILED : Outcome.ANSWERED,
+    faultReason: failed ? "BREAKER_OPEN" : "",
+    faultOrigin: failed ? FaultOrigin.AGENCY : FaultOrigin.UNSPECIFIED,
+    grpcStatus: failed ? 14 : 0,
+    requestDigest: new Uint8Array([n & 0xff, (n >> 8) & 0xff, 7]),
+    subjects: [{ param: "national_code", kind: "national-code", digest: new Uint8Array([9, n & 0xff]) }],
+  });
+}
+
+export function expectAuditUnavailable(error: unknown): void {
+  expect(error).toBeInstanceOf(EstelamError);
+  expect((error as EstelamError).reason).toBe("AUDIT_UNAVAILABLE");
+}
