@@ -1,6 +1,7 @@
 // Wires the gateway together from a resolved configuration: registry → upstreams (connectors + breakers)
 // → audit sink → request path → gRPC server (InquiryService, health, reflection) and the ops HTTP server.
 // main.ts runs it as a process; the integration tests and the benchmark start it in-process.
+import { setLogger as setGrpcLogger } from "@grpc/grpc-js";
 import { file_estelam_inquiry_v1_inquiry, InquiryService } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { builtInConnectorKinds, type ConnectorKinds } from "../connectors/kinds.ts";
@@ -51,6 +52,16 @@ export interface RunningGateway {
 
 const INQUIRY_SERVICE = InquiryService.typeName;
 
+/** grpc-js logs through a process-wide console-like logger; send its lines to ours as JSON, not to stderr. */
+function routeGrpcLogs(logger: Logger): void {
+  const text = (args: unknown[]): string => args.map((a) => (typeof a === "string" ? a : String(a))).join(" ");
+  setGrpcLogger({
+    error: (...args: unknown[]) => logger.error(text(args)),
+    info: (...args: unknown[]) => logger.info(text(args)),
+    debug: (...args: unknown[]) => logger.debug(text(args)),
+  });
+}
+
 function auditSinkEvents(metrics: GatewayMetrics, kind: string, logger: Logger): AuditSinkEvents {
   return {
     onWritten(count, seconds) {
@@ -91,6 +102,7 @@ function createAuditSink(config: GatewayConfig, metrics: GatewayMetrics, logger:
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logLevel, instance: config.instance });
+  routeGrpcLogs(logger.child({ component: "grpc-js" }));
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const kinds = options.kinds ?? builtInConnectorKinds();
 

@@ -48,7 +48,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       return new Promise((resolve, reject) => {
         // Plaintext for now; TLS (and mutual TLS between agencies) replaces these credentials later.
         server.bindAsync(options.address, ServerCredentials.createInsecure(), (error, port) => {
-          if (error) reject(error);
+          // grpc-js words this as "No address added out of total N resolved errors: [...]"; say what it means.
+          if (error) reject(new Error(`the gRPC server cannot listen on ${options.address}: ${error.message}`, { cause: error }));
           else resolve({ port });
         });
       });

@@ -1,0 +1,71 @@
+// The gateway process refuses to start, with a message saying why and a non-zero exit, when a setting is
+// wrong (exit 2), the catalogue has bad entries or its port is taken (exit 1) — rather than starting half-way.
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { freePort } from "../helpers/gateway-process.ts";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+function runGateway(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const child = execFile(process.execPath, [join(ROOT, "gateway/main.ts"), "--demo"], { env: { PATH: process.env.PATH ?? "", ESTELAM_LOG_LEVEL: "silent", ...env }, timeout: 30_000 }, (_error, _stdout, stderr) => done({ code: child.exitCode, stderr }));
+  });
+}
+
+interface Ports {
+  readonly ESTELAM_GRPC_ADDRESS: string;
+  readonly ESTELAM_HTTP_ADDRESS: string;
+  readonly ESTELAM_DEMO_AGENCIES_ADDRESS: string;
+  readonly ESTELAM_AUDIT_FILE: string;
+}
+
+async function ports(): Promise<Ports> {
+  const dir = await mkdtemp(join(tmpdir(), "estelam-startup-"));
+  return {
+    ESTELAM_GRPC_ADDRESS: `127.0.0.1:${await freePort()}`,
+    ESTELAM_HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,
+    ESTELAM_DEMO_AGENCIES_ADDRESS: `127.0.0.1:${await freePort()}`,
+    ESTELAM_AUDIT_FILE: join(dir, "audit.jsonl"),
+  };
+}
+
+describe("gateway start-up failures", () => {
+  it("a mistyped setting stops it with exit 2, naming the setting", async () => {
+    const { code, stderr } = await runGateway({ ...(await ports()), ESTELAM_GRPC_ADRESS: "127.0.0.1:1" });
+    expect(code).toBe(2);
+    expect(stderr).toContain("unknown setting ESTELAM_GRPC_ADRESS (did you mean ESTELAM_GRPC_ADDRESS?)");
+  });
+
+  it("a bad catalogue stops it with exit 1, naming every bad entry", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "estelam-catalogue-"));
+    const text = await readFile(join(ROOT, "registry/catalogues/demo.json"), "utf8");
+    const broken = join(dir, "catalogue.json");
+    await writeFile(broken, text.replace('"timeoutMs": 2000', '"timeoutMs": -1').replace('"agency": "cbi", "endpoint": "main"', '"agency": "cbi", "endpoint": "backup"'));
+    const { code, stderr } = await runGateway({ ...(await ports()), ESTELAM_CATALOGUE: broken });
+    expect(code).toBe(1);
+    expect(stderr).toContain("has 2 problem(s)");
+    expect(stderr).toContain("inquiryTypes[2](post.address-by-postcode.v1).timeoutMs");
+    expect(stderr).toContain("bindings[2](cbi.iban-owner.v1).endpoint: agency 'cbi' has no endpoint 'backup'");
+  });
+
+  it("a gRPC port already in use stops it with exit 1, and nothing is left listening", async () => {
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, "127.0.0.1", done));
+    const { port } = taken.address() as { port: number };
+    const settings = { ...(await ports()), ESTELAM_GRPC_ADDRESS: `127.0.0.1:${port}` };
+    try {
+      const { code, stderr } = await runGateway(settings);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/could not start: the gRPC server cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+      // The demo agencies and the ops server it had started are gone with it.
+      const agencies = await fetch(`http://${settings.ESTELAM_DEMO_AGENCIES_ADDRESS}/_control/stats`).then(() => "up", () => "down");
+      expect(agencies).toBe("down");
+    } finally {
+      taken.close();
+    }
+  });
+});
