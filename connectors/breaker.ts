@@ -3,7 +3,7 @@
 // (down, 5xx, broken answers, blowing the inquiry type's timeout) open the breaker. Metrics subscribe to
 // the breaker's events from outside (observability/metrics.ts) through BreakerEvents.
 import CircuitBreaker from "opossum";
-import { EstelamError } from "../gateway/errors.ts";
+import { EstelamError } from "../core/errors.ts";
 import type { Endpoint } from "../registry/catalogue.ts";
 import type { Connector, ConnectorAnswer, ConnectorRequest } from "./connector.ts";
 import { abortedByCaller } from "./deadline.ts";
@@ -78,11 +78,19 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
         if (code === "EOPENBREAKER") {
           events.onShortCircuit?.(endpoint.key, "open");
           const retryAfterMs = Math.max(0, openedAt + settings.resetTimeoutMs - Date.now());
-          throw new EstelamError("BREAKER_OPEN", `circuit breaker for agency '${endpoint.agency}' (endpoint ${endpoint.key}) is open after recent failures`, { agency: endpoint.agency, retryAfterMs });
+          throw new EstelamError(
+            "BREAKER_OPEN",
+            `circuit breaker for agency '${endpoint.agency}' (endpoint ${endpoint.key}) is open after recent failures`,
+            { agency: endpoint.agency, retryAfterMs },
+          );
         }
         if (code === "ESEMLOCKED") {
           events.onShortCircuit?.(endpoint.key, "saturated");
-          throw new EstelamError("AGENCY_SATURATED", `agency '${endpoint.agency}' already has ${settings.maxConcurrent} inquiries in flight`, { agency: endpoint.agency });
+          throw new EstelamError(
+            "AGENCY_SATURATED",
+            `agency '${endpoint.agency}' already has ${settings.maxConcurrent} inquiries in flight`,
+            { agency: endpoint.agency },
+          );
         }
         throw error;
       }

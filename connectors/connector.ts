@@ -39,13 +39,9 @@ export interface Connector<Operation = unknown> {
   close(): Promise<void>;
 }
 
-/** A problem found while validating a kind's options, with its path inside the catalogue. */
-export interface OptionIssue {
-  readonly path: string;
-  readonly message: string;
-}
+export type { OptionIssue, OptionsResult } from "../registry/catalogue.ts";
 
-export type OptionsResult<O> = { readonly ok: true; readonly options: O } | { readonly ok: false; readonly issues: readonly OptionIssue[] };
+import type { OptionsResult } from "../registry/catalogue.ts";
 
 export interface ConnectorTarget {
   readonly agency: string;

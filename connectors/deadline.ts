@@ -1,7 +1,7 @@
 // One upstream call's deadline: the tighter of the caller's gRPC deadline and the inquiry type's timeout,
 // as an AbortSignal whose reason says why it fired. Connectors turn that reason into the catalogue error,
 // and the breaker uses it to tell an agency's slowness from a caller's impatience.
-import { EstelamError } from "../gateway/errors.ts";
+import { EstelamError } from "../core/errors.ts";
 
 export type AbortCause =
   | { readonly kind: "cancelled" }
@@ -14,7 +14,9 @@ interface CausedReason {
 }
 
 function reasonFor(cause: AbortCause): CausedReason & Error {
-  const error = new Error(cause.kind === "cancelled" ? "cancelled by the caller" : `deadline of ${cause.afterMs} ms passed`) as Error & { [CAUSE]: AbortCause };
+  const error = new Error(cause.kind === "cancelled" ? "cancelled by the caller" : `deadline of ${cause.afterMs} ms passed`) as Error & {
+    [CAUSE]: AbortCause;
+  };
   error[CAUSE] = cause;
   return error;
 }
@@ -37,7 +39,12 @@ export interface UpstreamDeadline {
  * Starts the deadline for one upstream call. `callerDeadline` is epoch ms or undefined; `callerSignal` aborts
  * when the caller cancels (or its deadline passes, which grpc-js reports the same way).
  */
-export function startUpstreamDeadline(timeoutMs: number, callerDeadline: number | undefined, callerSignal: AbortSignal, now = Date.now()): UpstreamDeadline {
+export function startUpstreamDeadline(
+  timeoutMs: number,
+  callerDeadline: number | undefined,
+  callerSignal: AbortSignal,
+  now = Date.now(),
+): UpstreamDeadline {
   const ownDeadline = now + timeoutMs;
   const source = callerDeadline !== undefined && callerDeadline < ownDeadline ? "caller" : "inquiry-type";
   const deadline = source === "caller" ? (callerDeadline as number) : ownDeadline;
@@ -47,7 +54,8 @@ export function startUpstreamDeadline(timeoutMs: number, callerDeadline: number 
   const onCallerAbort = (): void => {
     // The call context says why it aborted; without a reason, judge by the clock.
     const reason: unknown = callerSignal.reason;
-    const cancelled = reason instanceof EstelamError ? reason.reason === "CANCELLED" : !(callerDeadline !== undefined && Date.now() >= callerDeadline - 1);
+    const cancelled =
+      reason instanceof EstelamError ? reason.reason === "CANCELLED" : !(callerDeadline !== undefined && Date.now() >= callerDeadline - 1);
     controller.abort(reasonFor(cancelled ? { kind: "cancelled" } : { kind: "deadline", source: "caller", afterMs }));
   };
   if (callerSignal.aborted) onCallerAbort();

@@ -2,10 +2,10 @@
 // → audit sink → request path → gRPC server (InquiryService, health, reflection) and the ops HTTP server.
 // main.ts runs it as a process; the integration tests and the benchmark start it in-process.
 import { setLogger as setGrpcLogger } from "@grpc/grpc-js";
-import { file_estelam_inquiry_v1_inquiry, InquiryService } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
-import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { builtInConnectorKinds, type ConnectorKinds } from "../connectors/kinds.ts";
 import { createUpstreams, type Upstreams } from "../connectors/upstreams.ts";
+import { file_estelam_inquiry_v1_inquiry, InquiryService } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
+import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { createAuditEventFactory, createAuditKey } from "../observability/audit/event.ts";
 import { createFileAuditSink } from "../observability/audit/file-sink.ts";
 import { createKafkaAuditSink } from "../observability/audit/kafka-sink.ts";
@@ -96,7 +96,10 @@ function createAuditSink(config: GatewayConfig, metrics: GatewayMetrics, logger:
       auditSinkEvents(metrics, "kafka", logger),
     );
   }
-  return createFileAuditSink({ path: audit.filePath, ackTimeoutMs: audit.ackTimeoutMs, lingerMs: audit.lingerMs }, auditSinkEvents(metrics, "file", logger));
+  return createFileAuditSink(
+    { path: audit.filePath, ackTimeoutMs: audit.ackTimeoutMs, lingerMs: audit.lingerMs },
+    auditSinkEvents(metrics, "file", logger),
+  );
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -156,7 +159,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const methodTypes = new Map<string, string>();
   for (const service of services) {
     for (const method of Object.values(service.definition)) {
-      const type = method.requestStream ? (method.responseStream ? "bidi_stream" : "client_stream") : method.responseStream ? "server_stream" : "unary";
+      const type = method.requestStream
+        ? method.responseStream
+          ? "bidi_stream"
+          : "client_stream"
+        : method.responseStream
+          ? "server_stream"
+          : "unary";
       methodTypes.set(method.path.slice(1), type);
     }
   }
@@ -165,7 +174,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     services,
     onCallEnd(info: CallEndInfo) {
       const slash = info.method.lastIndexOf("/");
-      const labels = { grpc_service: info.method.slice(0, slash), grpc_method: info.method.slice(slash + 1), grpc_type: methodTypes.get(info.method) ?? "unary" };
+      const labels = {
+        grpc_service: info.method.slice(0, slash),
+        grpc_method: info.method.slice(slash + 1),
+        grpc_type: methodTypes.get(info.method) ?? "unary",
+      };
       metrics.grpcHandled.inc({ ...labels, grpc_code: CODE_NAMES[info.code] ?? String(info.code) });
       metrics.grpcHandlingSeconds.observe(labels, info.seconds);
     },
@@ -196,7 +209,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   health.setStatus("", "SERVING");
   health.setStatus(INQUIRY_SERVICE, "SERVING");
-  logger.info({ grpc: `${config.grpc.host}:${grpcPort}`, http: `${config.http.host}:${httpPort}`, catalogue: registry.current().version, audit: audit.kind }, "gateway started");
+  logger.info(
+    {
+      grpc: `${config.grpc.host}:${grpcPort}`,
+      http: `${config.http.host}:${httpPort}`,
+      catalogue: registry.current().version,
+      audit: audit.kind,
+    },
+    "gateway started",
+  );
 
   let stopping: Promise<void> | undefined;
   return {
@@ -225,7 +246,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 }
 
 const CODE_NAMES: Readonly<Record<number, string>> = {
-  0: "OK", 1: "Canceled", 2: "Unknown", 3: "InvalidArgument", 4: "DeadlineExceeded", 5: "NotFound", 6: "AlreadyExists",
-  7: "PermissionDenied", 8: "ResourceExhausted", 9: "FailedPrecondition", 10: "Aborted", 11: "OutOfRange", 12: "Unimplemented",
-  13: "Internal", 14: "Unavailable", 15: "DataLoss", 16: "Unauthenticated",
+  0: "OK",
+  1: "Canceled",
+  2: "Unknown",
+  3: "InvalidArgument",
+  4: "DeadlineExceeded",
+  5: "NotFound",
+  6: "AlreadyExists",
+  7: "PermissionDenied",
+  8: "ResourceExhausted",
+  9: "FailedPrecondition",
+  10: "Aborted",
+  11: "OutOfRange",
+  12: "Unimplemented",
+  13: "Internal",
+  14: "Unavailable",
+  15: "DataLoss",
+  16: "Unauthenticated",
 };

@@ -16,29 +16,79 @@ const PROJECT_ROOT = resolve(import.meta.dirname, "..");
 export const DEMO_AUDIT_KEY = "estelam-demo-audit-key-do-not-use-in-production";
 
 export const SETTINGS = [
-  { name: "ESTELAM_GRPC_ADDRESS", default: "127.0.0.1:50051", description: "host:port of the gRPC server (InquiryService, health, reflection)." },
-  { name: "ESTELAM_HTTP_ADDRESS", default: "127.0.0.1:8080", description: "host:port of the HTTP server for /metrics, /healthz and /readyz." },
-  { name: "ESTELAM_CATALOGUE", default: "registry/catalogues/demo.json", description: "Path of the catalogue file (agencies, inquiry types, bindings, grants). `${NAME}` and `${NAME:-default}` in its strings are read from the environment." },
-  { name: "ESTELAM_DEMO", default: "false", description: "`true` (or the `--demo` flag, as in `npm start`) also starts the demo agencies and allows the demo audit key." },
-  { name: "ESTELAM_DEMO_AGENCIES_ADDRESS", default: "127.0.0.1:8090", description: "host:port of the demo agencies in demo mode; the demo catalogue reaches them through `DEMO_AGENCIES_URL`." },
-  { name: "KAFKA_BROKERS", default: "", description: "Comma-separated Kafka bootstrap brokers. Set: audit events go to Kafka. Unset: to the local audit file." },
+  {
+    name: "ESTELAM_GRPC_ADDRESS",
+    default: "127.0.0.1:50051",
+    description: "host:port of the gRPC server (InquiryService, health, reflection).",
+  },
+  {
+    name: "ESTELAM_HTTP_ADDRESS",
+    default: "127.0.0.1:8080",
+    description: "host:port of the HTTP server for /metrics, /healthz and /readyz.",
+  },
+  {
+    name: "ESTELAM_CATALOGUE",
+    default: "registry/catalogues/demo.json",
+    description:
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text describes the catalogue's ${NAME} syntax.
+      "Path of the catalogue file (agencies, inquiry types, bindings, grants). `${NAME}` and `${NAME:-default}` in its strings are read from the environment.",
+  },
+  {
+    name: "ESTELAM_DEMO",
+    default: "false",
+    description: "`true` (or the `--demo` flag, as in `npm start`) also starts the demo agencies and allows the demo audit key.",
+  },
+  {
+    name: "ESTELAM_DEMO_AGENCIES_ADDRESS",
+    default: "127.0.0.1:8090",
+    description: "host:port of the demo agencies in demo mode; the demo catalogue reaches them through `DEMO_AGENCIES_URL`.",
+  },
+  {
+    name: "KAFKA_BROKERS",
+    default: "",
+    description: "Comma-separated Kafka bootstrap brokers. Set: audit events go to Kafka. Unset: to the local audit file.",
+  },
   { name: "ESTELAM_AUDIT_TOPIC", default: "estelam.audit.v1", description: "Kafka topic of audit events." },
   { name: "ESTELAM_AUDIT_CREATE_TOPIC", default: "true", description: "Create the audit topic at start-up if it does not exist." },
   { name: "ESTELAM_AUDIT_TOPIC_PARTITIONS", default: "3", description: "Partitions of the audit topic when the gateway creates it." },
-  { name: "ESTELAM_AUDIT_REPLICATION_FACTOR", default: "1", description: "Replication factor of the audit topic when the gateway creates it (use 3 in production)." },
-  { name: "ESTELAM_AUDIT_FILE", default: "var/audit/audit-events.jsonl", description: "Append-only audit file (JSON lines) used when KAFKA_BROKERS is unset." },
-  { name: "ESTELAM_AUDIT_ACK_TIMEOUT_MS", default: "5000", description: "How long an answer may wait for its audit event to become durable before it is withheld with AUDIT_UNAVAILABLE." },
+  {
+    name: "ESTELAM_AUDIT_REPLICATION_FACTOR",
+    default: "1",
+    description: "Replication factor of the audit topic when the gateway creates it (use 3 in production).",
+  },
+  {
+    name: "ESTELAM_AUDIT_FILE",
+    default: "var/audit/audit-events.jsonl",
+    description: "Append-only audit file (JSON lines) used when KAFKA_BROKERS is unset.",
+  },
+  {
+    name: "ESTELAM_AUDIT_ACK_TIMEOUT_MS",
+    default: "5000",
+    description: "How long an answer may wait for its audit event to become durable before it is withheld with AUDIT_UNAVAILABLE.",
+  },
   { name: "ESTELAM_AUDIT_LINGER_MS", default: "2", description: "How long the audit writer waits to fill a batch." },
-  { name: "ESTELAM_AUDIT_KEY", default: "", description: "Secret key of the keyed digests (HMAC-SHA-256) of subject identifiers in audit events. Required unless in demo mode." },
+  {
+    name: "ESTELAM_AUDIT_KEY",
+    default: "",
+    description: "Secret key of the keyed digests (HMAC-SHA-256) of subject identifiers in audit events. Required unless in demo mode.",
+  },
   { name: "ESTELAM_LOG_LEVEL", default: "info", description: "pino log level: fatal, error, warn, info, debug, trace or silent." },
-  { name: "ESTELAM_INSTANCE", default: "", description: "Name of this gateway instance in audit events and logs; defaults to the host name." },
-  { name: "ESTELAM_SHUTDOWN_GRACE_MS", default: "10000", description: "On SIGTERM/SIGINT, how long in-flight inquiries may finish before the servers close." },
+  {
+    name: "ESTELAM_INSTANCE",
+    default: "",
+    description: "Name of this gateway instance in audit events and logs; defaults to the host name.",
+  },
+  {
+    name: "ESTELAM_SHUTDOWN_GRACE_MS",
+    default: "10000",
+    description: "On SIGTERM/SIGINT, how long in-flight inquiries may finish before the servers close.",
+  },
 ] as const satisfies readonly Setting[];
 
 type SettingName = (typeof SETTINGS)[number]["name"];
 
-/** Settings of the `estelam` command line (docs/cli.md), not of the gateway; allowed in the same shell. */
-export const CLIENT_SETTINGS: readonly string[] = ["ESTELAM_ADDRESS", "ESTELAM_API_KEY"];
+/** Settings of the `estelam` command line only (docs/cli.md); allowed in the gateway's shell too. The CLI reads ESTELAM_GRPC_ADDRESS, the gateway's own setting, for where to connect. */
+export const CLIENT_SETTINGS: readonly string[] = ["ESTELAM_API_KEY"];
 
 export interface HostPort {
   readonly host: string;
@@ -118,7 +168,8 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
       problems.push(`unknown setting ${key}${hint === undefined ? "" : ` (did you mean ${hint}?)`}`);
     }
   }
-  for (const arg of argv) if (arg !== "--demo") problems.push(`unknown flag ${arg} (the flags are --demo and --help; settings are environment variables)`);
+  for (const arg of argv)
+    if (arg !== "--demo") problems.push(`unknown flag ${arg} (the flags are --demo and --help; settings are environment variables)`);
 
   const raw = (name: SettingName): string => {
     const value = env[name];
@@ -147,10 +198,16 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
   };
 
   const demo = argv.includes("--demo") || bool("ESTELAM_DEMO");
-  const brokers = raw("KAFKA_BROKERS").split(",").map((b) => b.trim()).filter((b) => b !== "");
+  const brokers = raw("KAFKA_BROKERS")
+    .split(",")
+    .map((b) => b.trim())
+    .filter((b) => b !== "");
   for (const broker of brokers) if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(broker)) problems.push(`KAFKA_BROKERS: '${broker}' is not host:port`);
   const key = raw("ESTELAM_AUDIT_KEY") !== "" ? raw("ESTELAM_AUDIT_KEY") : demo ? DEMO_AUDIT_KEY : "";
-  if (key === "") problems.push("ESTELAM_AUDIT_KEY is required outside demo mode (a long random secret; it keys the digests of identifiers in audit events)");
+  if (key === "")
+    problems.push(
+      "ESTELAM_AUDIT_KEY is required outside demo mode (a long random secret; it keys the digests of identifiers in audit events)",
+    );
   else if (key.length < 16) problems.push("ESTELAM_AUDIT_KEY must be at least 16 characters");
   const logLevel = raw("ESTELAM_LOG_LEVEL");
   if (!LOG_LEVELS.has(logLevel)) problems.push(`ESTELAM_LOG_LEVEL=${logLevel} must be one of ${[...LOG_LEVELS].join(", ")}`);
@@ -195,7 +252,9 @@ export function usage(): string {
     "  --help   show this text",
     "",
     "Settings (environment variables):",
-    ...SETTINGS.map((s) => `  ${s.name.padEnd(width)}  ${s.default === "" ? "(unset)" : s.default}\n  ${" ".repeat(width)}  ${s.description}`),
+    ...SETTINGS.map(
+      (s) => `  ${s.name.padEnd(width)}  ${s.default === "" ? "(unset)" : s.default}\n  ${" ".repeat(width)}  ${s.description}`,
+    ),
   ];
   return `${lines.join("\n")}\n`;
 }

@@ -1,6 +1,6 @@
 // What `npm start` prints once the gateway is up: where it listens and how to call it.
 import type { RunningGateway } from "./app.ts";
-import { DEMO_EXAMPLES, bufCurlCommand } from "./demo-examples.ts";
+import { bufCurlCommand, DEMO_EXAMPLES } from "./demo-examples.ts";
 
 export function demoBanner(gateway: RunningGateway, agenciesUrl: string): string {
   const lines = [
@@ -14,6 +14,11 @@ export function demoBanner(gateway: RunningGateway, agenciesUrl: string): string
     "Ask an inquiry from another terminal (in this folder):",
   ];
   for (const example of DEMO_EXAMPLES) lines.push("", `# ${example.title}`, bufCurlCommand(example, gateway.grpcAddress));
-  lines.push("", "List the services: npx buf curl --protocol grpc --http2-prior-knowledge --list-methods http://" + gateway.grpcAddress, "Stop with Ctrl-C.", "");
+  lines.push(
+    "",
+    `List the services: npx buf curl --protocol grpc --http2-prior-knowledge --list-methods http://${gateway.grpcAddress}`,
+    "Stop with Ctrl-C.",
+    "",
+  );
   return `${lines.join("\n")}\n`;
 }

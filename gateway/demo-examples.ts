@@ -15,15 +15,30 @@ export interface DemoExample {
 export const DEMO_EXAMPLES: readonly DemoExample[] = [
   {
     title: "Identity match (NOCR)",
-    body: { inquiry_type: "nocr.identity-match.v1", params: { national_code: "0012345679", birth_date: "1348/01/31" }, purpose: "kyc.account-opening", end_user: "branch-1021/teller-7" },
+    body: {
+      inquiry_type: "nocr.identity-match.v1",
+      params: { national_code: "0012345679", birth_date: "1348/01/31" },
+      purpose: "kyc.account-opening",
+      end_user: "branch-1021/teller-7",
+    },
   },
   {
     title: "Address by postal code (Iran Post)",
-    body: { inquiry_type: "post.address-by-postcode.v1", params: { postal_code: "1193653471" }, purpose: "kyc.address-verification", end_user: "branch-1021/teller-7" },
+    body: {
+      inquiry_type: "post.address-by-postcode.v1",
+      params: { postal_code: "1193653471" },
+      purpose: "kyc.address-verification",
+      end_user: "branch-1021/teller-7",
+    },
   },
   {
     title: "IBAN owner (Central Bank)",
-    body: { inquiry_type: "cbi.iban-owner.v1", params: { iban: "IR100170889862171595799372" }, purpose: "payment.beneficiary-check", end_user: "branch-1021/teller-7" },
+    body: {
+      inquiry_type: "cbi.iban-owner.v1",
+      params: { iban: "IR100170889862171595799372" },
+      purpose: "payment.beneficiary-check",
+      end_user: "branch-1021/teller-7",
+    },
   },
 ];
 

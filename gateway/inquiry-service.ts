@@ -2,8 +2,9 @@
 // first (awaited: an answer is released only once its evidence is durable), then metrics and one log line.
 import { create, type JsonValue } from "@bufbuild/protobuf";
 import { type Duration, DurationSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Answer, type InquireRequest, type InquireResponse, InquireResponseSchema } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import type { ConnectorAnswer } from "../connectors/connector.ts";
+import { EstelamError } from "../core/errors.ts";
+import { Answer, type InquireRequest, type InquireResponse, InquireResponseSchema } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import type { AuditEventFactory, InquiryRecord } from "../observability/audit/event.ts";
 import type { AuditSink } from "../observability/audit/sink.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -11,7 +12,6 @@ import type { GatewayMetrics } from "../observability/metrics.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { InquiryHandler } from "./chain.ts";
 import type { InquiryContext } from "./context.ts";
-import { EstelamError } from "./errors.ts";
 import type { CallContext } from "./grpc/call-context.ts";
 import { newInquiryId, newTrackingCode } from "./ids.ts";
 
@@ -36,7 +36,12 @@ function duration(seconds: number): Duration {
 
 const ANSWERS = { found: Answer.FOUND, not_found: Answer.NOT_FOUND, rejected: Answer.REJECTED } as const;
 
-function record(ctx: InquiryContext, answer: ConnectorAnswer | undefined, error: EstelamError | undefined, responseOutMs: number): InquiryRecord {
+function record(
+  ctx: InquiryContext,
+  answer: ConnectorAnswer | undefined,
+  error: EstelamError | undefined,
+  responseOutMs: number,
+): InquiryRecord {
   const registered = ctx.inquiryType !== undefined;
   let answerJson: JsonValue | undefined;
   if (error === undefined && answer !== undefined) answerJson = answer.answer === "found" ? answer.result : { message: answer.message };
@@ -102,7 +107,10 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
       }
       // Evidence first: an answer whose record is not durable is withheld.
       if (auditFailure !== undefined && error === undefined) {
-        error = new EstelamError("AUDIT_UNAVAILABLE", `the answer is withheld because the audit trail could not record it: ${auditFailure.message}`);
+        error = new EstelamError(
+          "AUDIT_UNAVAILABLE",
+          `the answer is withheld because the audit trail could not record it: ${auditFailure.message}`,
+        );
       }
 
       const seconds = (performance.now() - ctx.startedAt) / 1000;
@@ -130,12 +138,18 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
         upstream_ms: ctx.upstreamSeconds === undefined ? undefined : Math.round(ctx.upstreamSeconds * 1e6) / 1e3,
         audit: auditFailure === undefined ? "recorded" : "failed",
       };
-      if (error?.reason === "INTERNAL") logger.error({ ...line, err: error.cause instanceof Error ? { type: error.cause.name, stack: error.cause.stack } : undefined }, "inquiry failed inside the gateway");
-      else if (auditFailure !== undefined) logger.error({ ...line, audit_reason: auditFailure.message }, "inquiry not recorded in the audit trail");
+      if (error?.reason === "INTERNAL")
+        logger.error(
+          { ...line, err: error.cause instanceof Error ? { type: error.cause.name, stack: error.cause.stack } : undefined },
+          "inquiry failed inside the gateway",
+        );
+      else if (auditFailure !== undefined)
+        logger.error({ ...line, audit_reason: auditFailure.message }, "inquiry not recorded in the audit trail");
       else if (error !== undefined && error.origin !== "client") logger.warn(line, "inquiry failed");
       else logger.info(line, "inquiry");
 
-      if (error !== undefined) throw error;
+      // Every refusal has an audit record: name the inquiry so the caller can quote it.
+      if (error !== undefined) throw error.forInquiry({ inquiryId: ctx.inquiryId, trackingCode: ctx.trackingCode });
       if (answer === undefined) throw new EstelamError("INTERNAL", "unreachable: no answer and no error");
       return create(InquireResponseSchema, {
         inquiryId: ctx.inquiryId,

@@ -1,6 +1,6 @@
 // The gateway process. `npm start` runs it with --demo: the demo agencies start alongside it and the
 // demo catalogue points at them, so inquiries are answered out of the box.
-import { startDemoAgencies, type DemoAgencies } from "../simulators/demo-agencies/server.ts";
+import { type DemoAgencies, startDemoAgencies } from "../simulators/demo-agencies/server.ts";
 import { type RunningGateway, startGateway } from "./app.ts";
 import { ConfigError, resolveConfig, usage } from "./config.ts";
 import { demoBanner } from "./demo-banner.ts";
@@ -46,7 +46,11 @@ async function main(): Promise<void> {
     if (running === undefined) return;
     running.registry.reload().then(
       (snapshot) => running.logger.info({ catalogue: snapshot.version }, "catalogue reloaded"),
-      (error: unknown) => running.logger.error({ problems: error instanceof Error ? error.message : String(error) }, "catalogue not reloaded; the current one stays"),
+      (error: unknown) =>
+        running.logger.error(
+          { problems: error instanceof Error ? error.message : String(error) },
+          "catalogue not reloaded; the current one stays",
+        ),
     );
   });
   process.on("SIGINT", () => stop("SIGINT"));

@@ -2,7 +2,7 @@
 // the whole path (gateway/inquiry-service.ts), so they see refusals as well as answers.
 import type { Upstreams } from "../connectors/upstreams.ts";
 import type { AuditSink } from "../observability/audit/sink.ts";
-import { type InquiryHandler, composeChain } from "./chain.ts";
+import { composeChain, type InquiryHandler } from "./chain.ts";
 import { auditGate } from "./interceptors/audit-gate.ts";
 import { authenticate } from "./interceptors/authenticate.ts";
 import { authorize } from "./interceptors/authorize.ts";

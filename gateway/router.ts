@@ -1,9 +1,10 @@
 // The end of the request path: finds the endpoint bound to the inquiry type and calls it through its
 // breaker, with a deadline that is the tighter of the caller's and the inquiry type's.
-import type { InquiryHandler } from "./chain.ts";
-import type { Upstreams } from "../connectors/upstreams.ts";
+
 import { startUpstreamDeadline } from "../connectors/deadline.ts";
-import { EstelamError } from "./errors.ts";
+import type { Upstreams } from "../connectors/upstreams.ts";
+import { EstelamError } from "../core/errors.ts";
+import type { InquiryHandler } from "./chain.ts";
 
 export function createRouter(upstreams: Upstreams): InquiryHandler {
   return async (ctx) => {
@@ -15,12 +16,15 @@ export function createRouter(upstreams: Upstreams): InquiryHandler {
     if (binding === undefined) throw new EstelamError("NO_ROUTE", `no agency answers '${type.id}' online yet`, { agency: type.agency });
     ctx.binding = binding;
     const breaker = upstreams.breaker(binding.endpoint.key);
-    if (breaker === undefined) throw new EstelamError("NO_ROUTE", `endpoint ${binding.endpoint.key} is not connected`, { agency: binding.endpoint.agency });
+    if (breaker === undefined)
+      throw new EstelamError("NO_ROUTE", `endpoint ${binding.endpoint.key} is not connected`, { agency: binding.endpoint.agency });
 
     const now = Date.now();
     const callerDeadline = ctx.call.deadline;
     if (callerDeadline !== undefined && callerDeadline <= now) {
-      throw new EstelamError("DEADLINE_EXCEEDED", "the caller's deadline passed before the agency was asked", { agency: binding.endpoint.agency });
+      throw new EstelamError("DEADLINE_EXCEEDED", "the caller's deadline passed before the agency was asked", {
+        agency: binding.endpoint.agency,
+      });
     }
     const deadline = startUpstreamDeadline(type.timeoutMs, callerDeadline, ctx.call.signal, now);
     const started = performance.now();

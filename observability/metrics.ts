@@ -1,10 +1,12 @@
 // All Prometheus metrics of the gateway, registered into one injected prom-client registry. Labels hold
 // only catalogue ids (inquiry types, agencies, endpoints) and closed sets (outcomes, codes): never anything
 // a caller typed, and never a personal identifier.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** Inquiry latency buckets, fine below 5 ms where a gateway's own cost shows. */
-export const INQUIRY_BUCKETS = [0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const INQUIRY_BUCKETS = [
+  0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 const GRPC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface GatewayMetrics {
@@ -36,14 +38,57 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const pendingSources = new Map<string, () => number>();
   return {
     registry,
-    grpcHandled: new Counter({ name: "grpc_server_handled_total", help: "RPCs completed on the server, by status code.", labelNames: ["grpc_service", "grpc_method", "grpc_type", "grpc_code"], registers }),
-    grpcHandlingSeconds: new Histogram({ name: "grpc_server_handling_seconds", help: "Time to handle an RPC, from receipt to status.", labelNames: ["grpc_service", "grpc_method", "grpc_type"], buckets: GRPC_BUCKETS, registers }),
-    inquiries: new Counter({ name: "estelam_inquiries_total", help: "Inquiries handled, by outcome (answered, not_found, rejected, or the error reason in lowercase).", labelNames: ["inquiry_type", "requester", "responder", "outcome"], registers }),
-    inquirySeconds: new Histogram({ name: "estelam_inquiry_duration_seconds", help: "Time from receipt of an inquiry to its answer, including audit.", labelNames: ["inquiry_type", "responder"], buckets: INQUIRY_BUCKETS, registers }),
-    upstreamSeconds: new Histogram({ name: "estelam_upstream_duration_seconds", help: "Time an agency endpoint took to answer (result: ok or fault).", labelNames: ["endpoint", "result"], buckets: INQUIRY_BUCKETS, registers }),
-    breakerState: new Gauge({ name: "estelam_breaker_state", help: "Circuit breaker state per agency endpoint: 1 for the current state, 0 for the others.", labelNames: ["endpoint", "state"], registers }),
-    breakerShortCircuits: new Counter({ name: "estelam_breaker_short_circuits_total", help: "Calls failed fast without reaching the agency (why: open or saturated).", labelNames: ["endpoint", "why"], registers }),
-    auditEvents: new Counter({ name: "estelam_audit_events_total", help: "Audit events by result (written, refused_timeout, refused_queue_full, refused_closed, write_error).", labelNames: ["sink", "result"], registers }),
+    grpcHandled: new Counter({
+      name: "grpc_server_handled_total",
+      help: "RPCs completed on the server, by status code.",
+      labelNames: ["grpc_service", "grpc_method", "grpc_type", "grpc_code"],
+      registers,
+    }),
+    grpcHandlingSeconds: new Histogram({
+      name: "grpc_server_handling_seconds",
+      help: "Time to handle an RPC, from receipt to status.",
+      labelNames: ["grpc_service", "grpc_method", "grpc_type"],
+      buckets: GRPC_BUCKETS,
+      registers,
+    }),
+    inquiries: new Counter({
+      name: "estelam_inquiries_total",
+      help: "Inquiries handled, by outcome (answered, not_found, rejected, or the error reason in lowercase).",
+      labelNames: ["inquiry_type", "requester", "responder", "outcome"],
+      registers,
+    }),
+    inquirySeconds: new Histogram({
+      name: "estelam_inquiry_duration_seconds",
+      help: "Time from receipt of an inquiry to its answer, including audit.",
+      labelNames: ["inquiry_type", "responder"],
+      buckets: INQUIRY_BUCKETS,
+      registers,
+    }),
+    upstreamSeconds: new Histogram({
+      name: "estelam_upstream_duration_seconds",
+      help: "Time an agency endpoint took to answer (result: ok or fault).",
+      labelNames: ["endpoint", "result"],
+      buckets: INQUIRY_BUCKETS,
+      registers,
+    }),
+    breakerState: new Gauge({
+      name: "estelam_breaker_state",
+      help: "Circuit breaker state per agency endpoint: 1 for the current state, 0 for the others.",
+      labelNames: ["endpoint", "state"],
+      registers,
+    }),
+    breakerShortCircuits: new Counter({
+      name: "estelam_breaker_short_circuits_total",
+      help: "Calls failed fast without reaching the agency (why: open or saturated).",
+      labelNames: ["endpoint", "why"],
+      registers,
+    }),
+    auditEvents: new Counter({
+      name: "estelam_audit_events_total",
+      help: "Audit events by result (written, refused_timeout, refused_queue_full, refused_closed, write_error).",
+      labelNames: ["sink", "result"],
+      registers,
+    }),
     auditPending: new Gauge({
       name: "estelam_audit_pending_events",
       help: "Audit events accepted but not yet durable.",
@@ -53,7 +98,13 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
         for (const [sink, pending] of pendingSources) this.set({ sink }, pending());
       },
     }),
-    auditWriteSeconds: new Histogram({ name: "estelam_audit_write_seconds", help: "Time of one durable audit write (a batch).", labelNames: ["sink"], buckets: INQUIRY_BUCKETS, registers }),
+    auditWriteSeconds: new Histogram({
+      name: "estelam_audit_write_seconds",
+      help: "Time of one durable audit write (a batch).",
+      labelNames: ["sink"],
+      buckets: INQUIRY_BUCKETS,
+      registers,
+    }),
     watchAuditPending(sink, pending) {
       pendingSources.set(sink, pending);
     },

@@ -82,6 +82,32 @@ export interface RegistrySnapshot {
   grant(requester: string, inquiryType: string): Grant | undefined;
 }
 
+/** A problem found in a connector kind's options, with its path inside the catalogue. */
+export interface OptionIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export type OptionsResult<O> = { readonly ok: true; readonly options: O } | { readonly ok: false; readonly issues: readonly OptionIssue[] };
+
+/**
+ * What the registry needs to know of a connector kind to validate a catalogue: how to check the options of
+ * an endpoint and of a binding. The connector kinds (connectors/kinds.ts) provide it; the registry does not
+ * depend on the connectors.
+ */
+export interface EndpointKind {
+  readonly kind: string;
+  /** Validates an endpoint's raw options; `path` prefixes every issue (e.g. `agencies[1].endpoints[0].options`). */
+  validateEndpoint(raw: unknown, path: string): OptionsResult<unknown>;
+  /** Validates a binding's raw operation options (e.g. `bindings[2].operation`). */
+  validateOperation(raw: unknown, path: string): OptionsResult<unknown>;
+}
+
+export interface EndpointKinds {
+  get(kind: string): EndpointKind | undefined;
+  names(): readonly string[];
+}
+
 /** A problem in a catalogue document, with the path of the bad entry. */
 export interface CatalogueIssue {
   readonly path: string;

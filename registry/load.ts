@@ -1,9 +1,18 @@
 // Validates a whole catalogue document into an immutable RegistrySnapshot, collecting every problem with
 // the path of the bad entry instead of stopping at the first: a bad catalogue is rejected as a whole.
-import type { ConnectorKinds } from "../connectors/kinds.ts";
 import type {
-  Agency, Binding, BreakerSettings, CatalogueIssue, Credential, Endpoint, Grant, InquiryType, LocalizedText,
-  RegistrySnapshot, SnapshotResult,
+  Agency,
+  Binding,
+  BreakerSettings,
+  CatalogueIssue,
+  Credential,
+  Endpoint,
+  EndpointKinds,
+  Grant,
+  InquiryType,
+  LocalizedText,
+  RegistrySnapshot,
+  SnapshotResult,
 } from "./catalogue.ts";
 import { createParamsValidator, parseParamSpecs } from "./params.ts";
 
@@ -57,7 +66,8 @@ class Checker {
       this.issue(`${path}.${key}`, "is required (a non-empty string)");
       return "";
     }
-    if (pattern !== undefined && !pattern.test(value)) this.issue(`${path}.${key}`, `'${value}' is not valid${hint === undefined ? "" : `: ${hint}`}`);
+    if (pattern !== undefined && !pattern.test(value))
+      this.issue(`${path}.${key}`, `'${value}' is not valid${hint === undefined ? "" : `: ${hint}`}`);
     return value;
   }
 
@@ -106,9 +116,10 @@ function unique<T extends { readonly id: string }>(c: Checker, items: readonly T
 }
 
 /** Validates a parsed catalogue document. `kinds` supplies the connector kinds that may be named. */
-export function buildSnapshot(document: unknown, kinds: ConnectorKinds): SnapshotResult {
+export function buildSnapshot(document: unknown, kinds: EndpointKinds): SnapshotResult {
   const c = new Checker();
-  const doc = c.object(document, "catalogue", ["$schema", "version", "agencies", "credentials", "inquiryTypes", "bindings", "grants"]) ?? {};
+  const doc =
+    c.object(document, "catalogue", ["$schema", "version", "agencies", "credentials", "inquiryTypes", "bindings", "grants"]) ?? {};
   const version = c.string(doc, "version", "catalogue");
 
   // Agencies and their endpoints.
@@ -119,7 +130,10 @@ export function buildSnapshot(document: unknown, kinds: ConnectorKinds): Snapsho
     const path = at("agencies", i, raw);
     const o = c.object(raw, path, ["id", "name", "endpoints"]);
     if (o === undefined) return;
-    const agency: Agency = { id: c.string(o, "id", path, AGENCY_ID, "lowercase letters, digits and '-', 2–32 characters"), name: c.text(o, "name", path) };
+    const agency: Agency = {
+      id: c.string(o, "id", path, AGENCY_ID, "lowercase letters, digits and '-', 2–32 characters"),
+      name: c.text(o, "name", path),
+    };
     agencyList.push(agency);
     c.list(o.endpoints, `${path}.endpoints`).forEach((rawEndpoint, j) => {
       const epath = at(`${path}.endpoints`, j, rawEndpoint, "name");
@@ -128,7 +142,8 @@ export function buildSnapshot(document: unknown, kinds: ConnectorKinds): Snapsho
       const name = c.string(e, "name", epath, ENDPOINT_NAME);
       const kind = c.string(e, "kind", epath);
       const factory = kind === "" ? undefined : kinds.get(kind);
-      if (kind !== "" && factory === undefined) c.issue(`${epath}.kind`, `unknown connector kind '${kind}' (known: ${kinds.names().join(", ")})`);
+      if (kind !== "" && factory === undefined)
+        c.issue(`${epath}.kind`, `unknown connector kind '${kind}' (known: ${kinds.names().join(", ")})`);
       let options: unknown;
       if (factory !== undefined) {
         const checked = factory.validateEndpoint(e.options, `${epath}.options`);
@@ -192,9 +207,11 @@ export function buildSnapshot(document: unknown, kinds: ConnectorKinds): Snapsho
     const endpointName = c.string(o, "endpoint", path);
     const type = inquiryTypes.get(inquiryType);
     if (inquiryType !== "" && type === undefined) c.issue(`${path}.inquiryType`, `unknown inquiry type '${inquiryType}'`);
-    if (type !== undefined && agency !== "" && type.agency !== agency) c.issue(`${path}.agency`, `inquiry type '${inquiryType}' is answered by its owner '${type.agency}', not '${agency}'`);
+    if (type !== undefined && agency !== "" && type.agency !== agency)
+      c.issue(`${path}.agency`, `inquiry type '${inquiryType}' is answered by its owner '${type.agency}', not '${agency}'`);
     const endpoint = endpoints.get(`${agency}/${endpointName}`);
-    if (agency !== "" && endpointName !== "" && endpoint === undefined) c.issue(`${path}.endpoint`, `agency '${agency}' has no endpoint '${endpointName}'`);
+    if (agency !== "" && endpointName !== "" && endpoint === undefined)
+      c.issue(`${path}.endpoint`, `agency '${agency}' has no endpoint '${endpointName}'`);
     let operation: unknown;
     const factory = endpoint === undefined ? undefined : kinds.get(endpoint.kind);
     if (factory !== undefined) {
@@ -219,7 +236,8 @@ export function buildSnapshot(document: unknown, kinds: ConnectorKinds): Snapsho
     const purposes = c.list(o.purposes, `${path}.purposes`);
     if (purposes.length === 0) c.issue(`${path}.purposes`, "must list at least one purpose code");
     purposes.forEach((p, j) => {
-      if (typeof p !== "string" || !PURPOSE.test(p)) c.issue(`${path}.purposes[${j}]`, "must be a purpose code such as kyc.account-opening");
+      if (typeof p !== "string" || !PURPOSE.test(p))
+        c.issue(`${path}.purposes[${j}]`, "must be a purpose code such as kyc.account-opening");
     });
     const key = `${requester}\u0000${inquiryType}`;
     if (grants.has(key)) c.issue(path, `duplicate grant for ${requester} → ${inquiryType}`);

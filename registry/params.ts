@@ -2,8 +2,8 @@
 // loaded) into a validator that checks, normalises and extracts subject identifiers in one pass over the
 // caller's params. Problems name the field but never echo its value (values are personal data).
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
-import type { FieldViolation } from "../gateway/errors.ts";
-import { IDENTIFIER_KINDS, type IdentifierKind } from "./identifiers.ts";
+import type { FieldViolation } from "../core/errors.ts";
+import { IDENTIFIER_KINDS, type IdentifierKind } from "../core/identifiers.ts";
 
 export const SCALAR_TYPES = ["string", "integer", "boolean"] as const;
 export type ScalarType = (typeof SCALAR_TYPES)[number];
@@ -56,7 +56,8 @@ function checkOne(spec: ParamSpec, value: JsonValue): { ok: true; value: JsonVal
       if (typeof value !== "string") return { ok: false, problem: `must be a string, got ${describe(value)}` };
       const text = value.trim();
       if (text.length > spec.maxLength) return { ok: false, problem: `must be at most ${spec.maxLength} characters` };
-      if (spec.pattern !== undefined && !spec.pattern.test(text)) return { ok: false, problem: `does not match the pattern ${spec.pattern.source}` };
+      if (spec.pattern !== undefined && !spec.pattern.test(text))
+        return { ok: false, problem: `does not match the pattern ${spec.pattern.source}` };
       return { ok: true, value: text };
     }
     case "integer": {
@@ -140,7 +141,8 @@ export function parseParamSpecs(raw: unknown, path: string, issues: Issue[]): Pa
     }
     let pattern: RegExp | undefined;
     if (spec.pattern !== undefined) {
-      if (typeof spec.pattern !== "string" || type !== "string") issues.push({ path: `${at}.pattern`, message: "only a `string` parameter takes a pattern (a string)" });
+      if (typeof spec.pattern !== "string" || type !== "string")
+        issues.push({ path: `${at}.pattern`, message: "only a `string` parameter takes a pattern (a string)" });
       else {
         try {
           pattern = new RegExp(`^(?:${spec.pattern})$`, "u");
@@ -161,7 +163,8 @@ export function parseParamSpecs(raw: unknown, path: string, issues: Issue[]): Pa
       if (typeof v !== "boolean") issues.push({ path: `${at}.${key}`, message: "must be true or false" });
       return v === true;
     };
-    if (spec.description !== undefined && typeof spec.description !== "string") issues.push({ path: `${at}.description`, message: "must be a string" });
+    if (spec.description !== undefined && typeof spec.description !== "string")
+      issues.push({ path: `${at}.description`, message: "must be a string" });
     specs.push({
       name,
       type: type as ParamType,

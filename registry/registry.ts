@@ -1,7 +1,6 @@
 // The live registry: holds the current immutable snapshot and swaps in a new one atomically. Readers take
 // `current()` once per inquiry, so an inquiry sees one consistent catalogue from start to end.
-import type { ConnectorKinds } from "../connectors/kinds.ts";
-import type { CatalogueIssue, RegistrySnapshot } from "./catalogue.ts";
+import type { CatalogueIssue, EndpointKinds, RegistrySnapshot } from "./catalogue.ts";
 import { buildSnapshot } from "./load.ts";
 import type { RegistryStore } from "./store.ts";
 
@@ -25,7 +24,7 @@ export interface Registry {
 
 export interface RegistryOptions {
   readonly store: RegistryStore;
-  readonly kinds: ConnectorKinds;
+  readonly kinds: EndpointKinds;
 }
 
 /** Loads the first snapshot (throwing CatalogueError naming every bad entry) and returns the live registry. */

@@ -66,7 +66,10 @@ async function dockerAnswers(timeoutMs: number): Promise<boolean> {
     const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const found = getContainerRuntimeClient().then(() => true, () => false);
+    const found = getContainerRuntimeClient().then(
+      () => true,
+      () => false,
+    );
     return await Promise.race([found, timeout]).finally(() => clearTimeout(timer));
   } catch {
     return false;
@@ -77,7 +80,8 @@ function noKafka(detail: string): Error {
   const how =
     "Start the development broker with `npm run kafka -- start` (needs Java 17+ and Maven) and run again, " +
     "or set KAFKA_BROKERS=host:port to a broker you have, or make a Docker engine available.";
-  const prefix = process.env.CI === "true" ? "CI: the integration tests need a Kafka broker and none could be had" : "No Kafka broker for the tests";
+  const prefix =
+    process.env.CI === "true" ? "CI: the integration tests need a Kafka broker and none could be had" : "No Kafka broker for the tests";
   return new Error(`${prefix}: ${detail}\n${how}`);
 }
 

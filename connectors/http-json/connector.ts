@@ -3,7 +3,7 @@
 // 5xx, connection failures and unreadable answers are faults (they count against the endpoint's breaker).
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Pool } from "undici";
-import { EstelamError } from "../../gateway/errors.ts";
+import { EstelamError } from "../../core/errors.ts";
 import type { Connector, ConnectorAnswer, ConnectorRequest, ConnectorTarget } from "../connector.ts";
 import { abortError } from "../deadline.ts";
 import type { HttpJsonEndpointOptions, HttpJsonOperation } from "./options.ts";
@@ -41,7 +41,9 @@ export function createHttpJsonConnector(options: HttpJsonEndpointOptions, target
       size += chunk.length;
       if (size > options.maxResponseBytes) {
         body.destroy();
-        throw new EstelamError("AGENCY_BAD_RESPONSE", `agency '${target.agency}' answered more than ${options.maxResponseBytes} bytes`, { agency: target.agency });
+        throw new EstelamError("AGENCY_BAD_RESPONSE", `agency '${target.agency}' answered more than ${options.maxResponseBytes} bytes`, {
+          agency: target.agency,
+        });
       }
       chunks.push(chunk);
     }
@@ -81,21 +83,29 @@ export function createHttpJsonConnector(options: HttpJsonEndpointOptions, target
         if (error instanceof EstelamError) throw error;
         const code = (error as { code?: unknown }).code;
         const detail = typeof code === "string" ? code : (error as Error).message;
-        throw new EstelamError("AGENCY_UNAVAILABLE", `agency '${target.agency}' is unreachable (${detail})`, { agency: target.agency, cause: error });
+        throw new EstelamError("AGENCY_UNAVAILABLE", `agency '${target.agency}' is unreachable (${detail})`, {
+          agency: target.agency,
+          cause: error,
+        });
       }
 
       if (statusCode >= 200 && statusCode < 300) {
         if (!isJsonObject(body)) {
-          throw new EstelamError("AGENCY_BAD_RESPONSE", `agency '${target.agency}' answered HTTP ${statusCode} without a JSON object`, { agency: target.agency });
+          throw new EstelamError("AGENCY_BAD_RESPONSE", `agency '${target.agency}' answered HTTP ${statusCode} without a JSON object`, {
+            agency: target.agency,
+          });
         }
         return { answer: "found", result: body };
       }
       if (operation.notFoundStatuses.has(statusCode)) return { answer: "not_found", message: messageOf(body, "no record found") };
-      if (operation.rejectedStatuses.has(statusCode)) return { answer: "rejected", message: messageOf(body, "the agency declined the inquiry") };
+      if (operation.rejectedStatuses.has(statusCode))
+        return { answer: "rejected", message: messageOf(body, "the agency declined the inquiry") };
       if (statusCode >= 500 || statusCode === 429 || statusCode === 408) {
         throw new EstelamError("AGENCY_UNAVAILABLE", `agency '${target.agency}' answered HTTP ${statusCode}`, { agency: target.agency });
       }
-      throw new EstelamError("AGENCY_BAD_RESPONSE", `agency '${target.agency}' refused the request with HTTP ${statusCode}`, { agency: target.agency });
+      throw new EstelamError("AGENCY_BAD_RESPONSE", `agency '${target.agency}' refused the request with HTTP ${statusCode}`, {
+        agency: target.agency,
+      });
     },
     async close() {
       await pool.close();

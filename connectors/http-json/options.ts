@@ -33,7 +33,8 @@ function objectOf(raw: unknown, path: string, keys: readonly string[], issues: O
     issues.push({ path, message: "must be an object" });
     return {};
   }
-  for (const key of Object.keys(raw)) if (!keys.includes(key)) issues.push({ path: `${path}.${key}`, message: `unknown option (allowed: ${keys.join(", ")})` });
+  for (const key of Object.keys(raw))
+    if (!keys.includes(key)) issues.push({ path: `${path}.${key}`, message: `unknown option (allowed: ${keys.join(", ")})` });
   return raw as Raw;
 }
 
@@ -59,14 +60,21 @@ function statuses(o: Raw, key: string, path: string, fallback: number[], issues:
 
 export function validateEndpoint(raw: unknown, path: string): OptionsResult<HttpJsonEndpointOptions> {
   const issues: OptionIssue[] = [];
-  const o = objectOf(raw, path, ["baseUrl", "connections", "pipelining", "connectTimeoutMs", "keepAliveTimeoutMs", "maxResponseBytes", "headers"], issues);
+  const o = objectOf(
+    raw,
+    path,
+    ["baseUrl", "connections", "pipelining", "connectTimeoutMs", "keepAliveTimeoutMs", "maxResponseBytes", "headers"],
+    issues,
+  );
   let baseUrl: URL | undefined;
   if (typeof o.baseUrl !== "string") issues.push({ path: `${path}.baseUrl`, message: "is required (an http:// or https:// URL)" });
   else {
     try {
       baseUrl = new URL(o.baseUrl);
-      if (baseUrl.protocol !== "http:" && baseUrl.protocol !== "https:") issues.push({ path: `${path}.baseUrl`, message: "must be an http:// or https:// URL" });
-      if (baseUrl.search !== "" || baseUrl.hash !== "") issues.push({ path: `${path}.baseUrl`, message: "must not have a query or fragment" });
+      if (baseUrl.protocol !== "http:" && baseUrl.protocol !== "https:")
+        issues.push({ path: `${path}.baseUrl`, message: "must be an http:// or https:// URL" });
+      if (baseUrl.search !== "" || baseUrl.hash !== "")
+        issues.push({ path: `${path}.baseUrl`, message: "must not have a query or fragment" });
     } catch {
       issues.push({ path: `${path}.baseUrl`, message: `'${o.baseUrl}' is not a URL` });
     }
@@ -75,7 +83,8 @@ export function validateEndpoint(raw: unknown, path: string): OptionsResult<Http
   if (o.headers !== undefined) {
     const h = objectOf(o.headers, `${path}.headers`, Object.keys(o.headers ?? {}), issues);
     for (const [name, value] of Object.entries(h)) {
-      if (typeof value !== "string" || !/^[A-Za-z0-9-]+$/.test(name)) issues.push({ path: `${path}.headers.${name}`, message: "must be a header name with a string value" });
+      if (typeof value !== "string" || !/^[A-Za-z0-9-]+$/.test(name))
+        issues.push({ path: `${path}.headers.${name}`, message: "must be a header name with a string value" });
       else headers[name.toLowerCase()] = value;
     }
   }
@@ -94,8 +103,10 @@ export function validateEndpoint(raw: unknown, path: string): OptionsResult<Http
 export function validateOperation(raw: unknown, path: string): OptionsResult<HttpJsonOperation> {
   const issues: OptionIssue[] = [];
   const o = objectOf(raw, path, ["path", "method", "notFoundStatuses", "rejectedStatuses"], issues);
-  if (typeof o.path !== "string" || !o.path.startsWith("/")) issues.push({ path: `${path}.path`, message: "is required (a path starting with '/')" });
-  if (o.method !== undefined && o.method !== "POST" && o.method !== "PUT") issues.push({ path: `${path}.method`, message: "must be POST or PUT" });
+  if (typeof o.path !== "string" || !o.path.startsWith("/"))
+    issues.push({ path: `${path}.path`, message: "is required (a path starting with '/')" });
+  if (o.method !== undefined && o.method !== "POST" && o.method !== "PUT")
+    issues.push({ path: `${path}.method`, message: "must be POST or PUT" });
   const operation: HttpJsonOperation = {
     path: typeof o.path === "string" ? o.path : "/",
     method: o.method === "PUT" ? "PUT" : "POST",

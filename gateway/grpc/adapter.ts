@@ -5,29 +5,29 @@
 // raised, reaches the wire through toGrpcStatus.
 import {
   create,
-  fromBinary,
-  toBinary,
   type DescMessage,
   type DescMethod,
   type DescService,
+  fromBinary,
   type MessageInitShape,
   type MessageShape,
+  toBinary,
 } from "@bufbuild/protobuf";
 import {
-  Metadata,
   status as grpcStatus,
+  Metadata,
   type MethodDefinition,
-  type sendUnaryData,
   type ServerDuplexStream,
   type ServerReadableStream,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceDefinition,
+  type sendUnaryData,
   type UntypedHandleCall,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { EstelamError } from "../errors.ts";
-import { cancelledError, deadlineError, type CallContext } from "./call-context.ts";
+import { EstelamError } from "../../core/errors.ts";
+import { type CallContext, cancelledError, deadlineError } from "./call-context.ts";
 import { toGrpcStatus } from "./status.ts";
 
 export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
@@ -64,11 +64,7 @@ type KindImpl<K, I extends DescMessage, O extends DescMessage> = K extends "unar
         : never;
 
 /** The handler type of one method, chosen by its kind. */
-export type MethodImpl<M extends Pick<DescMethod, "methodKind" | "input" | "output">> = KindImpl<
-  M["methodKind"],
-  M["input"],
-  M["output"]
->;
+export type MethodImpl<M extends Pick<DescMethod, "methodKind" | "input" | "output">> = KindImpl<M["methodKind"], M["input"], M["output"]>;
 
 /** Handlers for every method of a service, keyed by the method's local name (e.g. `inquire`). */
 export type ServiceImpl<S extends DescService> = { [K in keyof S["method"]]: MethodImpl<S["method"][K]> };
@@ -284,14 +280,22 @@ function bindMethod(method: DescMethod, handler: AnyHandler, options: AdapterOpt
       const impl = handler as unknown as UnaryImpl<DescMessage, DescMessage>;
       return (call: ServerUnaryCall<Uint8Array, Uint8Array>, callback: sendUnaryData<Uint8Array>) => {
         const state = startCall(call, name, options);
-        settleUnary(state, callback, run(async () => encode(output, await impl(decode(input, call.request), state.context))));
+        settleUnary(
+          state,
+          callback,
+          run(async () => encode(output, await impl(decode(input, call.request), state.context))),
+        );
       };
     }
     case "client_streaming": {
       const impl = handler as unknown as ClientStreamingImpl<DescMessage, DescMessage>;
       return (call: ServerReadableStream<Uint8Array, Uint8Array>, callback: sendUnaryData<Uint8Array>) => {
         const state = startCall(call, name, options);
-        settleUnary(state, callback, run(async () => encode(output, await impl(decodeStream(call, input), state.context))));
+        settleUnary(
+          state,
+          callback,
+          run(async () => encode(output, await impl(decodeStream(call, input), state.context))),
+        );
       };
     }
     case "server_streaming": {
@@ -299,7 +303,11 @@ function bindMethod(method: DescMethod, handler: AnyHandler, options: AdapterOpt
       return (call: ServerWritableStream<Uint8Array, Uint8Array>) => {
         const state = startCall(call, name, options);
         const send = streamSender(call, state, output);
-        settleStream(call, state, run(() => impl(decode(input, call.request), state.context, send)));
+        settleStream(
+          call,
+          state,
+          run(() => impl(decode(input, call.request), state.context, send)),
+        );
       };
     }
     case "bidi_streaming": {
@@ -307,7 +315,11 @@ function bindMethod(method: DescMethod, handler: AnyHandler, options: AdapterOpt
       return (call: ServerDuplexStream<Uint8Array, Uint8Array>) => {
         const state = startCall(call, name, options);
         const send = streamSender(call, state, output);
-        settleStream(call, state, run(() => impl(decodeStream(call, input), state.context, send)));
+        settleStream(
+          call,
+          state,
+          run(() => impl(decodeStream(call, input), state.context, send)),
+        );
       };
     }
   }

@@ -1,6 +1,6 @@
 // What a handler knows about the call it serves. Deliberately free of grpc-js types: handlers and
 // connectors depend on this interface only, and gateway/grpc/adapter.ts fills it from the grpc-js call.
-import { EstelamError } from "../errors.ts";
+import { EstelamError } from "../../core/errors.ts";
 
 export interface CallContext {
   /** Full method name, e.g. `estelam.inquiry.v1.InquiryService/Inquire`. */

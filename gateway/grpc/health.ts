@@ -1,11 +1,9 @@
 // The standard grpc.health.v1.Health service (Check, List, Watch), so load balancers, Kubernetes probes
 // and grpc-health-probe can ask whether the gateway serves. The overall status lives under service "".
-import {
-  Health,
-  HealthCheckResponse_ServingStatus as Wire,
-} from "../../gen/grpc/health/v1/health_pb.js";
-import { Code } from "../errors.ts";
-import { adaptService, type AdaptedService } from "./adapter.ts";
+
+import { Code } from "../../core/errors.ts";
+import { Health, HealthCheckResponse_ServingStatus as Wire } from "../../gen/grpc/health/v1/health_pb.js";
+import { type AdaptedService, adaptService } from "./adapter.ts";
 import { ProtocolStatusError } from "./status.ts";
 
 export type ServingStatus = "SERVING" | "NOT_SERVING";

@@ -1,28 +1,28 @@
 // gRPC server reflection (grpc.reflection.v1 and the older v1alpha that some tools still use), served
 // from protobuf-es descriptors, so grpcurl, buf curl and Postman can call the gateway without its .proto
 // files. File answers carry the requested file and all its transitive imports, serialized.
-import { create, fromBinary, toBinary, type DescFile, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, type DescFile, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import {
-  FileDescriptorProtoSchema,
   type DescriptorProto,
   type EnumDescriptorProto,
   type FieldDescriptorProto,
+  FileDescriptorProtoSchema,
 } from "@bufbuild/protobuf/wkt";
+import { Code } from "../../core/errors.ts";
 import {
   file_grpc_reflection_v1_reflection,
-  ServerReflection as ServerReflectionV1,
+  type ServerReflectionRequest,
   ServerReflectionRequestSchema,
   ServerReflectionResponseSchema,
-  type ServerReflectionRequest,
+  ServerReflection as ServerReflectionV1,
 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import {
-  file_grpc_reflection_v1alpha_reflection,
-  ServerReflection as ServerReflectionV1alpha,
   ServerReflectionRequestSchema as AlphaRequestSchema,
   ServerReflectionResponseSchema as AlphaResponseSchema,
+  file_grpc_reflection_v1alpha_reflection,
+  ServerReflection as ServerReflectionV1alpha,
 } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { Code } from "../errors.ts";
-import { adaptService, type AdaptedService } from "./adapter.ts";
+import { type AdaptedService, adaptService } from "./adapter.ts";
 
 /** Both reflection services, ready to spread into createGrpcServer's `services`. */
 export type ReflectionServices = readonly [v1: AdaptedService, v1alpha: AdaptedService];
@@ -140,8 +140,8 @@ function buildIndex(roots: readonly DescFile[], services: readonly string[]): In
     for (const ext of fields) {
       symbols.set(scope + ext.name, file);
       const extendee = ext.extendee.replace(/^\./, "");
-      let byNumber = extensions.get(extendee);
-      if (!byNumber) extensions.set(extendee, (byNumber = new Map()));
+      const byNumber = extensions.get(extendee) ?? new Map<number, DescFile>();
+      extensions.set(extendee, byNumber);
       byNumber.set(ext.number, file);
     }
   };
@@ -179,8 +179,10 @@ function buildIndex(roots: readonly DescFile[], services: readonly string[]): In
 
   const serialized = new Map<DescFile, Uint8Array>();
   const bytesOf = (file: DescFile): Uint8Array => {
-    let bytes = serialized.get(file);
-    if (!bytes) serialized.set(file, (bytes = toBinary(FileDescriptorProtoSchema, file.proto)));
+    const known = serialized.get(file);
+    if (known) return known;
+    const bytes = toBinary(FileDescriptorProtoSchema, file.proto);
+    serialized.set(file, bytes);
     return bytes;
   };
 

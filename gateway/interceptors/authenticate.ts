@@ -1,7 +1,7 @@
 // Identifies the asking agency. Dev mode: an API key sent as `authorization: Bearer <key>`; the catalogue
 // holds only the key's SHA-256. (Client-certificate identity replaces this step later, same contract.)
 import { createHash } from "node:crypto";
-import { EstelamError } from "../errors.ts";
+import { EstelamError } from "../../core/errors.ts";
 import type { InquiryInterceptor } from "../chain.ts";
 
 const BEARER = /^Bearer ([\x21-\x7e]{16,256})$/i;

@@ -1,5 +1,5 @@
 // Deny by default: the asking agency needs a grant for the inquiry type that lists the stated purpose.
-import { EstelamError } from "../errors.ts";
+import { EstelamError } from "../../core/errors.ts";
 import type { InquiryInterceptor } from "../chain.ts";
 
 export function authorize(): InquiryInterceptor {

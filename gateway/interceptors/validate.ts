@@ -1,7 +1,7 @@
 // Validates the envelope, finds the inquiry type, and validates and normalises the params against its
 // schema (identifier checksums included). Every bad field is reported at once, by name, never by value.
-import type { FieldViolation } from "../errors.ts";
-import { EstelamError, invalid } from "../errors.ts";
+import type { FieldViolation } from "../../core/errors.ts";
+import { EstelamError, invalid } from "../../core/errors.ts";
 import type { InquiryInterceptor } from "../chain.ts";
 
 const PURPOSE = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/;
@@ -22,8 +22,10 @@ export function validate(): InquiryInterceptor {
     const request = ctx.request;
     const violations: FieldViolation[] = [];
     if (request.inquiryType === "") violations.push({ field: "inquiry_type", description: "is required" });
-    if (request.purpose === "") violations.push({ field: "purpose", description: "is required (a purpose code such as kyc.account-opening)" });
-    else if (request.purpose.length > 100 || !PURPOSE.test(request.purpose)) violations.push({ field: "purpose", description: "must be a purpose code such as kyc.account-opening" });
+    if (request.purpose === "")
+      violations.push({ field: "purpose", description: "is required (a purpose code such as kyc.account-opening)" });
+    else if (request.purpose.length > 100 || !PURPOSE.test(request.purpose))
+      violations.push({ field: "purpose", description: "must be a purpose code such as kyc.account-opening" });
     text(violations, "end_user", request.endUser, true, 128);
     text(violations, "case_reference", request.caseReference, false, 128);
     text(violations, "client_message_id", request.clientMessageId, false, 128);

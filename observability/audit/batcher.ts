@@ -3,7 +3,7 @@
 // batch with backoff, bounds every append by an acknowledgement timeout and the queue by a size, and refuses
 // loudly (EstelamError AUDIT_UNAVAILABLE) whatever it cannot take. An event whose append timed out stays
 // queued and is still written: the caller was told "not recorded in time", not "discarded".
-import { EstelamError } from "../../gateway/errors.ts";
+import { EstelamError } from "../../core/errors.ts";
 import type { AuditSinkEvents } from "./sink.ts";
 
 export interface BatcherOptions<T> {
@@ -145,10 +145,13 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
       inFlight = [];
       retryBatchSize = batch.length;
       const delay = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** Math.min(failures - 1, 20));
-      backoffTimer = setTimeout(() => {
-        backoffTimer = undefined;
-        schedule();
-      }, delay * (0.75 + Math.random() / 2));
+      backoffTimer = setTimeout(
+        () => {
+          backoffTimer = undefined;
+          schedule();
+        },
+        delay * (0.75 + Math.random() / 2),
+      );
       return;
     }
     inFlight = [];

@@ -3,11 +3,12 @@
 // so the trail can answer "who looked this national code up" (digest the code with the same key and
 // search) while a leaked trail reveals no identifiers. Plain hashes would not do: a 10-digit national code
 // is guessed from its SHA-256 in seconds.
+
+import { createHash, createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import { create, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { createHash, createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import type { Origin } from "../../core/errors.ts";
 import { type AuditEvent, AuditEventSchema, FaultOrigin, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
-import type { Origin } from "../../gateway/errors.ts";
 
 export interface AuditKey {
   /** A KeyObject, made once: createHmac with a raw Buffer key costs several times more per digest. */
@@ -108,7 +109,8 @@ export function createAuditEventFactory(options: { readonly key: AuditKey; reado
         faultOrigin: r.faultOrigin === undefined ? FaultOrigin.UNSPECIFIED : ORIGINS[r.faultOrigin],
         grpcStatus: r.grpcStatus,
         requestDigest,
-        responseDigest: r.answer === undefined ? new Uint8Array() : hmac("response\u0000", requestDigest, `\u0000${r.outcome}\u0000`, answerJson),
+        responseDigest:
+          r.answer === undefined ? new Uint8Array() : hmac("response\u0000", requestDigest, `\u0000${r.outcome}\u0000`, answerJson),
         subjects: r.subjects.map((s) => ({ param: s.param, kind: s.kind, digest: subjectDigest(s.kind, s.value) })),
         gatewayInstance: instance,
         keyId: key.id,

@@ -1,12 +1,12 @@
 // The `file` audit sink: an append-only local file of JSON lines, one AuditEvent per line. For a single node
 // or a deployment whose audit trail is shipped from disk. An append resolves once its batch has been written
 // and synced to the disk (fdatasync), so an acknowledged event survives a crash of the process or the machine.
-import { mkdir, open, type FileHandle } from "node:fs/promises";
+import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { toJsonString } from "@bufbuild/protobuf";
-import { AuditEventSchema, type AuditEvent } from "../../gen/estelam/audit/v1/audit_pb.js";
-import { EstelamError } from "../../gateway/errors.ts";
-import { createBatcher, type Batcher } from "./batcher.ts";
+import { EstelamError } from "../../core/errors.ts";
+import { type AuditEvent, AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { type Batcher, createBatcher } from "./batcher.ts";
 import type { AuditSink, AuditSinkEvents } from "./sink.ts";
 
 export interface FileAuditSinkOptions {
@@ -95,7 +95,9 @@ export function createFileAuditSink(options: FileAuditSinkOptions, events?: Audi
         file = handle;
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        throw new EstelamError("AUDIT_UNAVAILABLE", `audit file ${config.path} cannot be opened for appending: ${reason}`, { cause: error });
+        throw new EstelamError("AUDIT_UNAVAILABLE", `audit file ${config.path} cannot be opened for appending: ${reason}`, {
+          cause: error,
+        });
       }
     },
 

@@ -4,11 +4,11 @@
 // retries are the shared batcher's (batcher.ts); kafkajs's own retries are kept short so the batcher stays
 // in charge of the wait.
 import "./kafkajs-idle-timer.ts";
-import kafkajs from "kafkajs";
-import type { Admin, Kafka as KafkaClient, LogEntry, Message, Producer } from "kafkajs";
 import { toBinary } from "@bufbuild/protobuf";
-import { AuditEventSchema, type AuditEvent } from "../../gen/estelam/audit/v1/audit_pb.js";
-import { EstelamError } from "../../gateway/errors.ts";
+import type { Admin, Kafka as KafkaClient, LogEntry, Message, Producer } from "kafkajs";
+import kafkajs from "kafkajs";
+import { EstelamError } from "../../core/errors.ts";
+import { type AuditEvent, AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { createBatcher } from "./batcher.ts";
 import type { AuditSink, AuditSinkEvents } from "./sink.ts";
 

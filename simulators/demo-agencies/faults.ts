@@ -62,11 +62,17 @@ export type FaultSpecResult = { readonly ok: true; readonly spec: FaultSpec } | 
 export function parseFaultSpec(raw: unknown): FaultSpecResult {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { ok: false, problem: "the body must be a JSON object" };
   const o = raw as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (!SPEC_KEYS.has(key)) return { ok: false, problem: `unknown key '${key}' (allowed: agency, mode, latencyMs, errorRate)` };
+  for (const key of Object.keys(o))
+    if (!SPEC_KEYS.has(key)) return { ok: false, problem: `unknown key '${key}' (allowed: agency, mode, latencyMs, errorRate)` };
   const { agency, mode, latencyMs, errorRate } = o;
-  if (agency !== "*" && !AGENCIES.includes(agency as AgencyName)) return { ok: false, problem: `agency must be one of ${AGENCIES.join(", ")} or *` };
-  if (mode !== undefined && !FAULT_MODES.includes(mode as FaultMode)) return { ok: false, problem: `mode must be one of ${FAULT_MODES.join(", ")}` };
-  if (latencyMs !== undefined && (typeof latencyMs !== "number" || !Number.isFinite(latencyMs) || latencyMs < 0 || latencyMs > MAX_LATENCY_MS)) {
+  if (agency !== "*" && !AGENCIES.includes(agency as AgencyName))
+    return { ok: false, problem: `agency must be one of ${AGENCIES.join(", ")} or *` };
+  if (mode !== undefined && !FAULT_MODES.includes(mode as FaultMode))
+    return { ok: false, problem: `mode must be one of ${FAULT_MODES.join(", ")}` };
+  if (
+    latencyMs !== undefined &&
+    (typeof latencyMs !== "number" || !Number.isFinite(latencyMs) || latencyMs < 0 || latencyMs > MAX_LATENCY_MS)
+  ) {
     return { ok: false, problem: `latencyMs must be a number from 0 to ${MAX_LATENCY_MS}` };
   }
   if (errorRate !== undefined && (typeof errorRate !== "number" || !(errorRate >= 0 && errorRate <= 1))) {

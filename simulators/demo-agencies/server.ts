@@ -4,9 +4,9 @@
 // agency cannot read, 5xx for its own trouble. It never logs: requests carry personal identifiers.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseIban, parseJalaliDate, parseNationalCode, parsePostalCode, type IdentifierParser } from "../../registry/identifiers.ts";
+import { type IdentifierParser, parseIban, parseJalaliDate, parseNationalCode, parsePostalCode } from "../../core/identifiers.ts";
 import { accountByIban, addressByPostalCode, personByNationalCode } from "./data.ts";
-import { AGENCIES, createFaultControl, parseFaultSpec, type AgencyName, type FaultControl } from "./faults.ts";
+import { AGENCIES, type AgencyName, createFaultControl, type FaultControl, parseFaultSpec } from "./faults.ts";
 
 export interface DemoAgenciesOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -59,7 +59,11 @@ function notFound(message: string): Reply {
 }
 
 /** Reads a required identifier field; the reason names the field, never its value. */
-function field(body: Record<string, unknown>, name: string, parse: IdentifierParser): { ok: true; value: string } | { ok: false; reply: Reply } {
+function field(
+  body: Record<string, unknown>,
+  name: string,
+  parse: IdentifierParser,
+): { ok: true; value: string } | { ok: false; reply: Reply } {
   const raw = body[name];
   if (raw === undefined || raw === null || raw === "") return { ok: false, reply: badRequest(`${name} is required`) };
   if (typeof raw !== "string") return { ok: false, reply: badRequest(`${name} must be a string`) };
@@ -102,7 +106,10 @@ function ibanOwner(body: Record<string, unknown>): Reply {
     case "unknown_bank":
       return notFound("no bank is registered under this IBAN's bank code");
     case "not_disclosed":
-      return { status: 422, body: { error: "rejected", message: `owners of accounts at ${lookup.bank.englishName} are not disclosed through this inquiry` } };
+      return {
+        status: 422,
+        body: { error: "rejected", message: `owners of accounts at ${lookup.bank.englishName} are not disclosed through this inquiry` },
+      };
     case "found":
       return {
         status: 200,
@@ -184,7 +191,10 @@ function delay(ms: number, res: ServerResponse): Promise<boolean> {
 type MutableStats = { received: number; answered: Record<string, number>; dropped: number; hung: number; abandoned: number };
 
 function emptyStats(): Record<AgencyName, MutableStats> {
-  return Object.fromEntries(AGENCIES.map((a) => [a, { received: 0, answered: {}, dropped: 0, hung: 0, abandoned: 0 }])) as Record<AgencyName, MutableStats>;
+  return Object.fromEntries(AGENCIES.map((a) => [a, { received: 0, answered: {}, dropped: 0, hung: 0, abandoned: 0 }])) as Record<
+    AgencyName,
+    MutableStats
+  >;
 }
 
 export async function startDemoAgencies(options: DemoAgenciesOptions = {}): Promise<DemoAgencies> {
@@ -203,10 +213,18 @@ export async function startDemoAgencies(options: DemoAgenciesOptions = {}): Prom
   }
 
   function snapshot(): DemoStats {
-    return Object.fromEntries(AGENCIES.map((a) => [a, { ...counters[a], answered: { ...counters[a].answered } }])) as Record<AgencyName, AgencyStats>;
+    return Object.fromEntries(AGENCIES.map((a) => [a, { ...counters[a], answered: { ...counters[a].answered } }])) as Record<
+      AgencyName,
+      AgencyStats
+    >;
   }
 
-  async function onAgencyRequest(req: IncomingMessage, res: ServerResponse, agency: AgencyName, handle: (body: Record<string, unknown>) => Reply): Promise<void> {
+  async function onAgencyRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    agency: AgencyName,
+    handle: (body: Record<string, unknown>) => Reply,
+  ): Promise<void> {
     counters[agency].received++;
     if (req.method !== "POST") {
       req.resume();
@@ -252,7 +270,8 @@ export async function startDemoAgencies(options: DemoAgenciesOptions = {}): Prom
 
   async function onControlRequest(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const raw = await readBody(req);
-    if (raw === "too_large") return send(res, 413, { error: "bad_request", message: `the body must be at most ${MAX_BODY_BYTES} bytes` }, { connection: "close" });
+    if (raw === "too_large")
+      return send(res, 413, { error: "bad_request", message: `the body must be at most ${MAX_BODY_BYTES} bytes` }, { connection: "close" });
     const method = req.method ?? "GET";
     if (path === "/_control/faults") {
       if (method === "GET") return send(res, 200, { faults: faults.settings() });

@@ -3,8 +3,8 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import kafkajs from "kafkajs";
 import type { Admin } from "kafkajs";
+import kafkajs from "kafkajs";
 // The gateway's correction of kafkajs 2.2.4's idle 1 ms timer, so this process's admin clients do not spin either.
 import "../../observability/audit/kafkajs-idle-timer.ts";
 
@@ -12,7 +12,9 @@ const { Kafka, logLevel } = kafkajs;
 
 export const LOCAL_BROKER = "127.0.0.1:19092";
 
-export type AuditChoice = { readonly sink: "kafka"; readonly brokers: readonly string[]; readonly topic: string; readonly why: string } | { readonly sink: "file"; readonly why: string };
+export type AuditChoice =
+  | { readonly sink: "kafka"; readonly brokers: readonly string[]; readonly topic: string; readonly why: string }
+  | { readonly sink: "file"; readonly why: string };
 
 function admin(brokers: readonly string[]): Admin {
   return new Kafka({
@@ -44,24 +46,34 @@ async function answers(brokers: readonly string[]): Promise<boolean> {
 }
 
 /** Resolves `--audit auto|kafka|file` against KAFKA_BROKERS and the local broker. */
-export async function chooseAuditSink(wanted: "auto" | "kafka" | "file", env: Readonly<Record<string, string | undefined>>): Promise<AuditChoice> {
+export async function chooseAuditSink(
+  wanted: "auto" | "kafka" | "file",
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<AuditChoice> {
   if (wanted === "file") return { sink: "file", why: "--audit file" };
-  const configured = (env.KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter((b) => b !== "");
+  const configured = (env.KAFKA_BROKERS ?? "")
+    .split(",")
+    .map((b) => b.trim())
+    .filter((b) => b !== "");
   for (const broker of configured) {
-    if (!/^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(broker)) throw new Error(`KAFKA_BROKERS: the benchmark talks only to 127.0.0.1, not ${broker}`);
+    if (!/^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(broker))
+      throw new Error(`KAFKA_BROKERS: the benchmark talks only to 127.0.0.1, not ${broker}`);
   }
   const brokers = configured.length > 0 ? configured : [LOCAL_BROKER];
   const topic = `estelam.bench.${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
   if (await answers(brokers)) {
     return { sink: "kafka", brokers, topic, why: configured.length > 0 ? "KAFKA_BROKERS is set" : `a broker answers at ${LOCAL_BROKER}` };
   }
-  if (wanted === "kafka" || configured.length > 0) throw new Error(`no Kafka broker answers at ${brokers.join(",")} (bash scripts/kafka.sh start)`);
+  if (wanted === "kafka" || configured.length > 0)
+    throw new Error(`no Kafka broker answers at ${brokers.join(",")} (bash scripts/kafka.sh start)`);
   return { sink: "file", why: `no broker answers at ${LOCAL_BROKER}` };
 }
 
 /** Records in a topic: the sum over its partitions of high minus low watermark. */
 export async function countTopicRecords(brokers: readonly string[], topic: string): Promise<number> {
-  return withAdmin(brokers, async (client) => (await client.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0));
+  return withAdmin(brokers, async (client) =>
+    (await client.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0),
+  );
 }
 
 export async function deleteTopic(brokers: readonly string[], topic: string): Promise<void> {
@@ -91,7 +103,8 @@ export function localBrokerPid(brokers: readonly string[]): number | undefined {
   try {
     const pid = Number(readFileSync(resolve(state, "kafka.pid"), "utf8").trim());
     const port = readFileSync(resolve(state, "kafka.port"), "utf8").trim();
-    if (!Number.isInteger(pid) || pid <= 0 || !brokers.some((b) => /^(127\.0\.0\.1|localhost):/.test(b) && b.endsWith(`:${port}`))) return undefined;
+    if (!Number.isInteger(pid) || pid <= 0 || !brokers.some((b) => /^(127\.0\.0\.1|localhost):/.test(b) && b.endsWith(`:${port}`)))
+      return undefined;
     process.kill(pid, 0);
     return pid;
   } catch {

@@ -98,7 +98,10 @@ const NODE_AREAS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^node:(internal\/)?http2/, "node:http2"],
   [/^node:(_http_|http$|https$|internal\/http)/, "node:http"],
   [/^node:(net$|stream$|internal\/stream_base_commons|internal\/streams|internal\/net)/, "node:net+streams"],
-  [/^node:(timers$|internal\/timers|internal\/process\/task_queues|async_hooks$|internal\/async_hooks|events$|internal\/event_target|internal\/abort_controller)/, "node:timers+events"],
+  [
+    /^node:(timers$|internal\/timers|internal\/process\/task_queues|async_hooks$|internal\/async_hooks|events$|internal\/event_target|internal\/abort_controller)/,
+    "node:timers+events",
+  ],
   [/^node:(fs|internal\/fs)/, "node:fs"],
   [/^node:(buffer$|internal\/buffer|string_decoder|internal\/util\/types|util$|internal\/util)/, "node:buffer+util"],
   [/^node:(internal\/perf|perf_hooks)/, "node:perf_hooks"],
@@ -121,7 +124,10 @@ export function moduleOf(frame: CallFrame): string {
   }
   if (url.startsWith(`${PROJECT_URL}/`)) {
     // Two folder levels (gateway/grpc/, observability/audit/) tell the gateway's parts apart.
-    const folders = url.slice(PROJECT_URL.length + 1).split("/").slice(0, -1);
+    const folders = url
+      .slice(PROJECT_URL.length + 1)
+      .split("/")
+      .slice(0, -1);
     return folders[0] === "gen" ? "gen/ (generated protobuf code)" : `estelam ${folders.slice(0, 2).join("/")}/`;
   }
   return "other";
@@ -202,7 +208,10 @@ export function summarizeProfile(profile: CpuProfile, windows: readonly TimeWind
     attributed.set(charged, (attributed.get(charged) ?? 0) + us);
     const frame = byId.get(id)?.callFrame;
     const name = frame?.functionName === "" || frame === undefined ? "(anonymous)" : frame.functionName;
-    const location = frame === undefined || frame.url === "" ? "" : `${frame.url.replace(`${PROJECT_URL}/`, "").replace(/^.*\/node_modules\//, "")}:${frame.lineNumber + 1}`;
+    const location =
+      frame === undefined || frame.url === ""
+        ? ""
+        : `${frame.url.replace(`${PROJECT_URL}/`, "").replace(/^.*\/node_modules\//, "")}:${frame.lineNumber + 1}`;
     const key = `${module}\u0000${name}\u0000${location}`;
     const entry = functions.get(key) ?? { module, function: name, location, us: 0 };
     entry.us += us;
@@ -212,7 +221,14 @@ export function summarizeProfile(profile: CpuProfile, windows: readonly TimeWind
     .sort((a, b) => b.us - a.us)
     .slice(0, topCount)
     .map((f) => ({ module: f.module, function: f.function, location: f.location, ms: f.us / 1000, share: busyUs > 0 ? f.us / busyUs : 0 }));
-  return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, windowed, selfByModule: ranked(self, busyUs), attributedByModule: ranked(attributed, busyUs), topFunctions };
+  return {
+    busyMs: busyUs / 1000,
+    idleMs: idleUs / 1000,
+    windowed,
+    selfByModule: ranked(self, busyUs),
+    attributedByModule: ranked(attributed, busyUs),
+    topFunctions,
+  };
 }
 
 function percent(share: number): string {
@@ -221,7 +237,11 @@ function percent(share: number): string {
 
 /** The summary as text tables. */
 export function formatProfileSummary(summary: ProfileSummary): string {
-  const width = Math.max(...summary.attributedByModule.map((m) => m.module.length), ...summary.selfByModule.map((m) => m.module.length), 20);
+  const width = Math.max(
+    ...summary.attributedByModule.map((m) => m.module.length),
+    ...summary.selfByModule.map((m) => m.module.length),
+    20,
+  );
   const lines = [
     `CPU profile of the gateway: ${(summary.busyMs / 1000).toFixed(2)} s busy${summary.windowed ? " inside the measured gateway phases" : " (whole process life)"}, main thread only`,
     "",
@@ -232,7 +252,9 @@ export function formatProfileSummary(summary: ProfileSummary): string {
     ...summary.attributedByModule.filter((m) => m.share >= 0.001).map((m) => `  ${m.module.padEnd(width)} ${percent(m.share)}`),
     "",
     "Top functions by self time:",
-    ...summary.topFunctions.map((f) => `  ${percent(f.share)}  ${f.module.padEnd(width)}  ${f.function}${f.location === "" ? "" : `  (${f.location})`}`),
+    ...summary.topFunctions.map(
+      (f) => `  ${percent(f.share)}  ${f.module.padEnd(width)}  ${f.function}${f.location === "" ? "" : `  (${f.location})`}`,
+    ),
   ];
   return `${lines.join("\n")}\n`;
 }

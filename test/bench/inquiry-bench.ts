@@ -5,14 +5,14 @@
 // each path, the ratios gateway/direct, the gateway's CPU per inquiry and at rest, and its memory.
 // `--help` lists the options; docs/benchmarks.md explains the method and the figures.
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { cpus, platform, arch, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
 import { readFile } from "node:fs/promises";
+import { arch, cpus, platform, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
 import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
-import { chooseAuditSink, countFileRecords, countTopicRecords, deleteTopic, localBrokerPid, type AuditChoice } from "./audit-trail.ts";
-import { formatProfileSummary, summarizeProfile, type CpuProfile, type ProfileSummary, type TimeWindow } from "./cpu-profile.ts";
-import { createDirectPath, createGatewayPath, runLoad, summarizeLatencies, type PhaseResult, type Sender } from "./load.ts";
-import { parseBenchOptions, UsageError, USAGE, type BenchOptions } from "./options.ts";
+import { type AuditChoice, chooseAuditSink, countFileRecords, countTopicRecords, deleteTopic, localBrokerPid } from "./audit-trail.ts";
+import { type CpuProfile, formatProfileSummary, type ProfileSummary, summarizeProfile, type TimeWindow } from "./cpu-profile.ts";
+import { createDirectPath, createGatewayPath, type PhaseResult, runLoad, type Sender, summarizeLatencies } from "./load.ts";
+import { type BenchOptions, parseBenchOptions, USAGE, UsageError } from "./options.ts";
 import {
   type AgenciesChild,
   type Child,
@@ -27,7 +27,16 @@ import {
   startGatewayChild,
   stopChild,
 } from "./processes.ts";
-import { type BenchResult, formatPhase, type GatewayMemory, formatReport, type PathName, type PhaseMeasurement, pathMedians, ratioOf } from "./report.ts";
+import {
+  type BenchResult,
+  formatPhase,
+  formatReport,
+  type GatewayMemory,
+  type PathName,
+  type PhaseMeasurement,
+  pathMedians,
+  ratioOf,
+} from "./report.ts";
 import { buildWorkload, workloadMix } from "./workload.ts";
 
 const DEADLINE_MS = 10_000;
@@ -90,9 +99,16 @@ async function measurePhase(
     [agenciesBefore, agenciesAfter],
     [brokerBefore ?? 0, brokerAfter ?? 0],
     [0, (client.user + client.system) / 1e6],
-  ].reduce<number | undefined>((sum, [before, after]) => (sum === undefined || before === undefined || after === undefined ? undefined : sum + after - before), 0);
-  const otherCpuCores = machineBefore === undefined || machineAfter === undefined || ours === undefined ? undefined : Math.max(0, machineAfter - machineBefore - ours) / ((endUs - startUs) / 1e6);
-  const perRequestUs = (seconds: number | undefined): number | undefined => (seconds === undefined ? undefined : (seconds * 1e6) / result.count);
+  ].reduce<number | undefined>(
+    (sum, [before, after]) => (sum === undefined || before === undefined || after === undefined ? undefined : sum + after - before),
+    0,
+  );
+  const otherCpuCores =
+    machineBefore === undefined || machineAfter === undefined || ours === undefined
+      ? undefined
+      : Math.max(0, machineAfter - machineBefore - ours) / ((endUs - startUs) / 1e6);
+  const perRequestUs = (seconds: number | undefined): number | undefined =>
+    seconds === undefined ? undefined : (seconds * 1e6) / result.count;
   return {
     path,
     round,
@@ -103,10 +119,13 @@ async function measurePhase(
     errors: result.errors,
     errorSamples: result.errorSamples,
     answers: result.answers,
-    gatewayCpuUsPerInquiry: gatewayBefore === undefined || gatewayAfter === undefined ? undefined : perRequestUs(gatewayAfter - gatewayBefore),
-    agenciesCpuUsPerRequest: agenciesBefore === undefined || agenciesAfter === undefined ? undefined : perRequestUs(agenciesAfter - agenciesBefore),
+    gatewayCpuUsPerInquiry:
+      gatewayBefore === undefined || gatewayAfter === undefined ? undefined : perRequestUs(gatewayAfter - gatewayBefore),
+    agenciesCpuUsPerRequest:
+      agenciesBefore === undefined || agenciesAfter === undefined ? undefined : perRequestUs(agenciesAfter - agenciesBefore),
     gatewayRssBytes,
-    brokerCpuUsPerInquiry: path !== "gateway" || brokerBefore === undefined || brokerAfter === undefined ? undefined : perRequestUs(brokerAfter - brokerBefore),
+    brokerCpuUsPerInquiry:
+      path !== "gateway" || brokerBefore === undefined || brokerAfter === undefined ? undefined : perRequestUs(brokerAfter - brokerBefore),
     clientCpuUsPerRequest: (client.user + client.system) / result.count,
     otherCpuCores,
   };
@@ -146,14 +165,20 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
     ESTELAM_LOG_LEVEL: options.logLevel,
     ESTELAM_INSTANCE: "bench",
     ESTELAM_SHUTDOWN_GRACE_MS: "5000",
-    ...(audit.sink === "kafka" ? { KAFKA_BROKERS: audit.brokers.join(","), ESTELAM_AUDIT_TOPIC: audit.topic } : { ESTELAM_AUDIT_FILE: join(run.dir, "audit-events.jsonl") }),
+    ...(audit.sink === "kafka"
+      ? { KAFKA_BROKERS: audit.brokers.join(","), ESTELAM_AUDIT_TOPIC: audit.topic }
+      : { ESTELAM_AUDIT_FILE: join(run.dir, "audit-events.jsonl") }),
     ...options.gatewayEnv,
   };
   const profileDir = options.profile ? run.dir : undefined;
   run.gateway = await startGatewayChild({ env, httpUrl, logFile: options.logFile, profileDir });
   progress(
     `gateway: pid ${run.gateway.pid}, gRPC 127.0.0.1:${grpcPort}, ops ${httpUrl}, log level ${options.logLevel} to ${options.logFile ?? "/dev/null"}` +
-      (Object.keys(options.gatewayEnv).length > 0 ? `, with ${Object.entries(options.gatewayEnv).map(([k, v]) => `${k}=${v}`).join(" ")}` : "") +
+      (Object.keys(options.gatewayEnv).length > 0
+        ? `, with ${Object.entries(options.gatewayEnv)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")}`
+        : "") +
       (options.profile ? ", under node --cpu-prof (slower: figures of this run are not representative)" : ""),
   );
 
@@ -170,10 +195,15 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
   try {
     if (options.warmup > 0) {
       const warm = buildWorkload(options.warmup, WARMUP_SEED);
-      for (const [name, path] of [["gateway", gatewayPath], ["direct", directPath]] as const) {
+      for (const [name, path] of [
+        ["gateway", gatewayPath],
+        ["direct", directPath],
+      ] as const) {
         const result = await runLoad(warm, options.concurrency, path.send, run.abort.signal);
         warmupErrors += result.errors;
-        progress(`warm-up ${name}: ${result.count} inquiries, ${result.errors} errors${result.errorSamples.length > 0 ? ` (${result.errorSamples.join("; ")})` : ""}`);
+        progress(
+          `warm-up ${name}: ${result.count} inquiries, ${result.errors} errors${result.errorSamples.length > 0 ? ` (${result.errorSamples.join("; ")})` : ""}`,
+        );
       }
     }
     memoryAfterWarmup = await memoryOf(run.gateway, httpUrl);
@@ -190,15 +220,26 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
       idle = {
         seconds: options.idleSeconds,
         gatewayCpuSecondsPerSecond: (gatewayAfter - gatewayBefore) / seconds,
-        agenciesCpuSecondsPerSecond: agenciesBefore === undefined || agenciesAfter === undefined ? undefined : (agenciesAfter - agenciesBefore) / seconds,
+        agenciesCpuSecondsPerSecond:
+          agenciesBefore === undefined || agenciesAfter === undefined ? undefined : (agenciesAfter - agenciesBefore) / seconds,
       };
-      progress(`idle: gateway ${idle.gatewayCpuSecondsPerSecond.toFixed(4)} CPU-s/s, demo agencies ${idle.agenciesCpuSecondsPerSecond?.toFixed(4) ?? "–"} CPU-s/s over ${options.idleSeconds} s`);
+      progress(
+        `idle: gateway ${idle.gatewayCpuSecondsPerSecond.toFixed(4)} CPU-s/s, demo agencies ${idle.agenciesCpuSecondsPerSecond?.toFixed(4) ?? "–"} CPU-s/s over ${options.idleSeconds} s`,
+      );
     }
 
     for (let round = 1; round <= options.rounds; round++) {
       const order: PathName[] = round % 2 === 1 ? ["gateway", "direct"] : ["direct", "gateway"];
       for (const path of order) {
-        const measured = await measurePhase(run, path, round, path === "gateway" ? gatewayPath.send : directPath.send, workload, httpUrl, windows);
+        const measured = await measurePhase(
+          run,
+          path,
+          round,
+          path === "gateway" ? gatewayPath.send : directPath.send,
+          workload,
+          httpUrl,
+          windows,
+        );
         phases.push(measured);
         progress(formatPhase(measured));
         for (const sample of measured.errorSamples) progress(`  error: ${sample}`);
@@ -214,7 +255,10 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
   const expected = options.warmup + options.rounds * options.requests;
   let recorded: number | undefined;
   try {
-    recorded = audit.sink === "kafka" ? await countTopicRecords(audit.brokers, audit.topic) : await countFileRecords(join(run.dir, "audit-events.jsonl"));
+    recorded =
+      audit.sink === "kafka"
+        ? await countTopicRecords(audit.brokers, audit.topic)
+        : await countFileRecords(join(run.dir, "audit-events.jsonl"));
   } catch (error) {
     problems.push(`could not count the audit records: ${(error as Error).message}`);
   }
@@ -234,20 +278,33 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
   const byPath = (path: PathName): PhaseMeasurement[] => phases.filter((p) => p.path === path);
   const median = { gateway: pathMedians(byPath("gateway")), direct: pathMedians(byPath("direct")) };
   if (warmupErrors > 0) problems.push(`${warmupErrors} errors during warm-up`);
-  for (const path of ["gateway", "direct"] as const) if (median[path].errors > 0) problems.push(`${median[path].errors} errors on the ${path} path`);
+  for (const path of ["gateway", "direct"] as const)
+    if (median[path].errors > 0) problems.push(`${median[path].errors} errors on the ${path} path`);
   // Both paths asked the same questions of the same agencies, so their business answers must agree.
   for (const round of new Set(phases.map((p) => p.round))) {
-    const [g, d] = [phases.find((p) => p.round === round && p.path === "gateway"), phases.find((p) => p.round === round && p.path === "direct")];
+    const [g, d] = [
+      phases.find((p) => p.round === round && p.path === "gateway"),
+      phases.find((p) => p.round === round && p.path === "direct"),
+    ];
     if (g !== undefined && d !== undefined && JSON.stringify(g.answers) !== JSON.stringify(d.answers)) {
-      problems.push(`round ${round}: the paths' answers differ (gateway ${JSON.stringify(g.answers)}, direct ${JSON.stringify(d.answers)})`);
+      problems.push(
+        `round ${round}: the paths' answers differ (gateway ${JSON.stringify(g.answers)}, direct ${JSON.stringify(d.answers)})`,
+      );
     }
   }
-  if (recorded !== undefined && recorded !== expected) problems.push(`the audit trail holds ${recorded} records for ${expected} gateway inquiries`);
+  if (recorded !== undefined && recorded !== expected)
+    problems.push(`the audit trail holds ${recorded} records for ${expected} gateway inquiries`);
 
   const result: BenchResult = {
     bench: "estelam-inquiry",
     startedAt,
-    environment: { node: process.version, platform: `${platform()} ${arch()}`, cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "", memoryGiB: Math.round(totalmem() / 2 ** 30) },
+    environment: {
+      node: process.version,
+      platform: `${platform()} ${arch()}`,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? "",
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+    },
     settings: {
       requests: options.requests,
       concurrency: options.concurrency,
@@ -268,7 +325,10 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
       p99: ratioOf(median.gateway.p99, median.direct.p99),
     },
     roundThroughputRatios: [...new Set(phases.map((p) => p.round))].map((round) =>
-      ratioOf(phases.find((p) => p.round === round && p.path === "gateway")?.throughput, phases.find((p) => p.round === round && p.path === "direct")?.throughput),
+      ratioOf(
+        phases.find((p) => p.round === round && p.path === "gateway")?.throughput,
+        phases.find((p) => p.round === round && p.path === "direct")?.throughput,
+      ),
     ),
     idle,
     gatewayMemory: { afterWarmup: memoryAfterWarmup, atEnd: memoryAtEnd },
@@ -283,7 +343,9 @@ async function cleanUp(run: Run): Promise<void> {
   for (const child of [run.gateway, run.agencies]) if (child !== undefined) await stopChild(child, 5000).catch(() => undefined);
   const audit = run.audit;
   if (audit?.sink === "kafka" && !run.options.keepTopic) {
-    await deleteTopic(audit.brokers, audit.topic).catch((error: unknown) => progress(`could not delete topic ${audit.topic}: ${(error as Error).message}`));
+    await deleteTopic(audit.brokers, audit.topic).catch((error: unknown) =>
+      progress(`could not delete topic ${audit.topic}: ${(error as Error).message}`),
+    );
   }
   if (run.options.profile) progress(`kept ${run.dir} (the CPU profile)`);
   else rmSync(run.dir, { recursive: true, force: true });

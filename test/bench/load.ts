@@ -1,9 +1,10 @@
 // Closed-loop load: `concurrency` workers each send the next inquiry as soon as their previous one is
 // answered, until the list is done. Every inquiry's latency is measured on its own (performance.now, sub-µs
 // resolution) and percentiles are read from the sorted latencies, so they are exact rather than bucketed.
-import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
+
 import { Pool } from "undici";
-import { createInquiryClient, grpcCodeName } from "../../gateway/client.ts";
+import { createInquiryClient, grpcCodeName } from "../../cli/client.ts";
+import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import type { BenchInquiry } from "./workload.ts";
 
 export type BusinessAnswer = "found" | "not_found" | "rejected";
@@ -32,7 +33,12 @@ export interface LatencySummary {
 
 const MAX_ERROR_SAMPLES = 5;
 
-export async function runLoad(inquiries: readonly BenchInquiry[], concurrency: number, send: Sender, signal?: AbortSignal): Promise<PhaseResult> {
+export async function runLoad(
+  inquiries: readonly BenchInquiry[],
+  concurrency: number,
+  send: Sender,
+  signal?: AbortSignal,
+): Promise<PhaseResult> {
   const latenciesMs = new Float64Array(inquiries.length);
   const answers: Record<BusinessAnswer, number> = { found: 0, not_found: 0, rejected: 0 };
   const errorSamples: string[] = [];
@@ -49,7 +55,8 @@ export async function runLoad(inquiries: readonly BenchInquiry[], concurrency: n
         answers[await send(inquiry)]++;
       } catch (error) {
         errors++;
-        if (errorSamples.length < MAX_ERROR_SAMPLES) errorSamples.push(`${inquiry.inquiryType}: ${error instanceof Error ? error.message : String(error)}`);
+        if (errorSamples.length < MAX_ERROR_SAMPLES)
+          errorSamples.push(`${inquiry.inquiryType}: ${error instanceof Error ? error.message : String(error)}`);
       }
       latenciesMs[index] = performance.now() - started;
       done++;
@@ -84,8 +91,12 @@ export function createGatewayPath(address: string, apiKey: string, endUser: stri
   const client = createInquiryClient(address, { apiKey });
   return {
     async send(inquiry) {
-      const outcome = await client.inquire({ inquiryType: inquiry.inquiryType, params: { ...inquiry.params }, purpose: inquiry.purpose, endUser }, { deadlineMs });
-      if (!outcome.ok) throw new Error(`gRPC ${grpcCodeName(outcome.status.code)} ${outcome.status.reason ?? ""}: ${outcome.status.message}`);
+      const outcome = await client.inquire(
+        { inquiryType: inquiry.inquiryType, params: { ...inquiry.params }, purpose: inquiry.purpose, endUser },
+        { deadlineMs },
+      );
+      if (!outcome.ok)
+        throw new Error(`gRPC ${grpcCodeName(outcome.status.code)} ${outcome.status.reason ?? ""}: ${outcome.status.message}`);
       const response = outcome.response;
       switch (response.answer) {
         case Answer.FOUND:
@@ -112,7 +123,13 @@ export interface DirectPath {
  * POSTing the same JSON body the gateway's http-json connector sends and parsing the JSON answer.
  */
 export function createDirectPath(baseUrl: string, connections: number, deadlineMs: number): DirectPath {
-  const pool = new Pool(baseUrl, { connections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: deadlineMs, bodyTimeout: deadlineMs });
+  const pool = new Pool(baseUrl, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    headersTimeout: deadlineMs,
+    bodyTimeout: deadlineMs,
+  });
   const headers = { "content-type": "application/json", accept: "application/json" };
   return {
     async send(inquiry) {

@@ -64,7 +64,8 @@ export class UsageError extends Error {
 function wholeNumber(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not '${text}'`);
+  if (!/^\d+$/.test(text) || value < min || value > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not '${text}'`);
   return value;
 }
 
@@ -100,7 +101,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     return typeof value === "string" ? value : undefined;
   };
   const audit = text("audit") ?? "auto";
-  if (audit !== "auto" && audit !== "kafka" && audit !== "file") throw new UsageError(`--audit must be auto, kafka or file, not '${audit}'`);
+  if (audit !== "auto" && audit !== "kafka" && audit !== "file")
+    throw new UsageError(`--audit must be auto, kafka or file, not '${audit}'`);
   const logLevel = text("log-level") ?? "info";
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     throw new UsageError(`--log-level must be fatal, error, warn, info, debug, trace or silent, not '${logLevel}'`);

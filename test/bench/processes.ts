@@ -1,7 +1,7 @@
 // The benchmark's child processes (the demo agencies and the gateway), each its own Node process on
 // 127.0.0.1, and what the parent reads about them: readiness, /metrics, CPU time and memory from /proc.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { openSync, closeSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -79,7 +79,12 @@ export interface AgenciesChild extends Child {
 
 /** `node simulators/demo-agencies/main.ts` on a free port; resolves once it prints its URL. */
 export async function startAgenciesChild(): Promise<AgenciesChild> {
-  const child = spawnChild("demo agencies", [AGENCIES_MAIN, "--host", "127.0.0.1", "--port", "0"], { PATH: process.env.PATH ?? "" }, "pipe");
+  const child = spawnChild(
+    "demo agencies",
+    [AGENCIES_MAIN, "--host", "127.0.0.1", "--port", "0"],
+    { PATH: process.env.PATH ?? "" },
+    "pipe",
+  );
   const url = await untilReady(
     child,
     new Promise<string>((done) => {
@@ -107,7 +112,8 @@ export interface GatewayChildOptions {
 
 /** `node gateway/main.ts` with settings from environment variables; resolves once /readyz answers 200. */
 export async function startGatewayChild(options: GatewayChildOptions): Promise<Child> {
-  const nodeFlags = options.profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, "--cpu-prof-name=gateway.cpuprofile"];
+  const nodeFlags =
+    options.profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, "--cpu-prof-name=gateway.cpuprofile"];
   const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, "a");
   let child: Child;
   try {

@@ -48,7 +48,13 @@ export interface PathMedians {
 export interface BenchResult {
   readonly bench: "estelam-inquiry";
   readonly startedAt: string;
-  readonly environment: { readonly node: string; readonly platform: string; readonly cpus: number; readonly cpuModel: string; readonly memoryGiB: number };
+  readonly environment: {
+    readonly node: string;
+    readonly platform: string;
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGiB: number;
+  };
   readonly settings: {
     readonly requests: number;
     readonly concurrency: number;
@@ -59,14 +65,22 @@ export interface BenchResult {
     readonly profile: boolean;
     readonly mix: Readonly<Record<string, number>>;
   };
-  readonly audit: { readonly sink: "kafka" | "file"; readonly why: string; readonly topic: string | undefined; readonly expected: number; readonly recorded: number | undefined };
+  readonly audit: {
+    readonly sink: "kafka" | "file";
+    readonly why: string;
+    readonly topic: string | undefined;
+    readonly expected: number;
+    readonly recorded: number | undefined;
+  };
   readonly phases: readonly PhaseMeasurement[];
   readonly median: Readonly<Record<PathName, PathMedians>>;
   /** gateway / direct, from the medians. */
   readonly ratios: { readonly throughput: number; readonly p50: number; readonly p90: number; readonly p99: number };
   /** gateway / direct throughput within each round (the two phases of a round ran back to back). */
   readonly roundThroughputRatios: readonly number[];
-  readonly idle: { readonly seconds: number; readonly gatewayCpuSecondsPerSecond: number; readonly agenciesCpuSecondsPerSecond: number | undefined } | undefined;
+  readonly idle:
+    | { readonly seconds: number; readonly gatewayCpuSecondsPerSecond: number; readonly agenciesCpuSecondsPerSecond: number | undefined }
+    | undefined;
   readonly gatewayMemory: { readonly afterWarmup: GatewayMemory | undefined; readonly atEnd: GatewayMemory | undefined };
   readonly warmupErrors: number;
   /** Why the run failed; empty when it passed. */
@@ -118,7 +132,10 @@ function whole(value: number | undefined): string {
 }
 
 export function formatPhase(p: PhaseMeasurement): string {
-  const cpu = p.gatewayCpuUsPerInquiry === undefined ? "" : `  gateway CPU ${whole(p.gatewayCpuUsPerInquiry)} µs/inquiry, RSS ${mib(p.gatewayRssBytes)}`;
+  const cpu =
+    p.gatewayCpuUsPerInquiry === undefined
+      ? ""
+      : `  gateway CPU ${whole(p.gatewayCpuUsPerInquiry)} µs/inquiry, RSS ${mib(p.gatewayRssBytes)}`;
   return (
     `round ${p.round}  ${p.path.padEnd(7)}  ${whole(p.throughput).padStart(7)}/s  ` +
     `p50 ${fixed(p.latencyMs.p50, 2)}  p90 ${fixed(p.latencyMs.p90, 2)}  p99 ${fixed(p.latencyMs.p99, 2)} ms  ` +
@@ -145,13 +162,28 @@ export function formatReport(result: BenchResult): string {
     ["latency p99 (ms)", fixed(m.gateway.p99, 2), fixed(m.direct.p99, 2), fixed(ratios.p99, 2)],
     ["errors (all rounds)", String(m.gateway.errors), String(m.direct.errors), ""],
     ["gateway CPU per inquiry (µs)", whole(m.gateway.gatewayCpuUsPerInquiry), "–", ""],
-    ["demo agencies CPU per request (µs)", whole(m.gateway.agenciesCpuUsPerRequest), whole(m.direct.agenciesCpuUsPerRequest), fixed(ratioOf(m.gateway.agenciesCpuUsPerRequest, m.direct.agenciesCpuUsPerRequest), 2)],
-    ...(m.gateway.brokerCpuUsPerInquiry === undefined ? [] : [["Kafka broker CPU per inquiry (µs)", whole(m.gateway.brokerCpuUsPerInquiry), "–", ""] as const]),
-    ["load generator CPU per request (µs)", whole(m.gateway.clientCpuUsPerRequest), whole(m.direct.clientCpuUsPerRequest), fixed(ratioOf(m.gateway.clientCpuUsPerRequest, m.direct.clientCpuUsPerRequest), 2)],
+    [
+      "demo agencies CPU per request (µs)",
+      whole(m.gateway.agenciesCpuUsPerRequest),
+      whole(m.direct.agenciesCpuUsPerRequest),
+      fixed(ratioOf(m.gateway.agenciesCpuUsPerRequest, m.direct.agenciesCpuUsPerRequest), 2),
+    ],
+    ...(m.gateway.brokerCpuUsPerInquiry === undefined
+      ? []
+      : [["Kafka broker CPU per inquiry (µs)", whole(m.gateway.brokerCpuUsPerInquiry), "–", ""] as const]),
+    [
+      "load generator CPU per request (µs)",
+      whole(m.gateway.clientCpuUsPerRequest),
+      whole(m.direct.clientCpuUsPerRequest),
+      fixed(ratioOf(m.gateway.clientCpuUsPerRequest, m.direct.clientCpuUsPerRequest), 2),
+    ],
     ["other processes' load (cores)", fixed(m.gateway.otherCpuCores, 2), fixed(m.direct.otherCpuCores, 2), ""],
   ];
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => (r[c] as string).length)));
-  const table = rows.map((r) => `  ${r[0].padEnd(widths[0] as number)}  ${r[1].padStart(widths[1] as number)}  ${r[2].padStart(widths[2] as number)}  ${r[3].padStart(widths[3] as number)}`);
+  const table = rows.map(
+    (r) =>
+      `  ${r[0].padEnd(widths[0] as number)}  ${r[1].padStart(widths[1] as number)}  ${r[2].padStart(widths[2] as number)}  ${r[3].padStart(widths[3] as number)}`,
+  );
   const s = result.settings;
   const answers = result.phases.find((p) => p.path === "gateway")?.answers;
   const lines = [
@@ -165,7 +197,9 @@ export function formatReport(result: BenchResult): string {
       : `gateway idle CPU: ${result.idle.gatewayCpuSecondsPerSecond.toFixed(4)} CPU-s/s over ${result.idle.seconds} s with no traffic (demo agencies: ${fixed(result.idle.agenciesCpuSecondsPerSecond, 4)})`,
     `gateway memory at the end: ${memory(result.gatewayMemory.atEnd)}; after warm-up: ${memory(result.gatewayMemory.afterWarmup)}`,
     `audit (${result.audit.sink}${result.audit.topic === undefined ? "" : ` topic ${result.audit.topic}`}): ${whole(result.audit.recorded)} records for ${whole(result.audit.expected)} gateway inquiries`,
-    answers === undefined ? "" : `answers per round: found ${whole(answers.found)}, not found ${whole(answers.not_found)}, rejected ${whole(answers.rejected)}`,
+    answers === undefined
+      ? ""
+      : `answers per round: found ${whole(answers.found)}, not found ${whole(answers.not_found)}, rejected ${whole(answers.rejected)}`,
     result.ok ? "result: ok" : `result: FAILED\n${result.problems.map((p) => `  - ${p}`).join("\n")}`,
     "",
   ];

@@ -2,7 +2,7 @@
 // valid subject in every inquiry. Each inquiry carries what the gateway is asked (type, purpose, params) and
 // what the agency is asked for it (path and JSON body), so the direct path sends exactly the agency request
 // the gateway would make.
-import { ibanFromSeed, nationalCodeFromSeed, postalCodeFromSeed } from "../../registry/identifiers.ts";
+import { ibanFromSeed, nationalCodeFromSeed, postalCodeFromSeed } from "../../core/identifiers.ts";
 
 export interface BenchInquiry {
   readonly inquiryType: string;
@@ -14,10 +14,52 @@ export interface BenchInquiry {
 
 // Banks the demo Central Bank knows; an account at the Central Bank itself (010) is refused (422), which
 // a small share of inquiries asks about on purpose so that every kind of business answer is exercised.
-const BANK_CODES = ["011", "012", "013", "014", "015", "016", "017", "018", "019", "021", "053", "054", "055", "056", "057", "058", "059", "061", "062", "066"] as const;
+const BANK_CODES = [
+  "011",
+  "012",
+  "013",
+  "014",
+  "015",
+  "016",
+  "017",
+  "018",
+  "019",
+  "021",
+  "053",
+  "054",
+  "055",
+  "056",
+  "057",
+  "058",
+  "059",
+  "061",
+  "062",
+  "066",
+] as const;
 
 /** Share of each inquiry type, in twentieths: identity match 10, address 5, IBAN owner 5. */
-const MIX = ["nocr", "nocr", "nocr", "nocr", "nocr", "nocr", "nocr", "nocr", "nocr", "nocr", "post", "post", "post", "post", "post", "cbi", "cbi", "cbi", "cbi", "cbi"] as const;
+const MIX = [
+  "nocr",
+  "nocr",
+  "nocr",
+  "nocr",
+  "nocr",
+  "nocr",
+  "nocr",
+  "nocr",
+  "nocr",
+  "nocr",
+  "post",
+  "post",
+  "post",
+  "post",
+  "post",
+  "cbi",
+  "cbi",
+  "cbi",
+  "cbi",
+  "cbi",
+] as const;
 
 /** A small deterministic generator (mulberry32) so the mix is the same on every run and machine. */
 function random(seed: number): () => number {

@@ -2,8 +2,8 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { expect } from "vitest";
-import { AuditEventSchema, FaultOrigin, Outcome, type AuditEvent } from "../../gen/estelam/audit/v1/audit_pb.js";
-import { EstelamError } from "../../gateway/errors.ts";
+import { EstelamError } from "../../core/errors.ts";
+import { type AuditEvent, AuditEventSchema, FaultOrigin, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
 
 /** Event number `n`: a distinct, ordered inquiry id; every fifth one a failure. */
 export function sampleEvent(n: number): AuditEvent {

@@ -1,11 +1,11 @@
-// The tests' InquiryService client: gateway/client.ts (the one the `estelam` CLI uses) with the asking
+// The tests' InquiryService client: cli/client.ts (the one the `estelam` CLI uses) with the asking
 // agency's API key fixed per client; a call may send another key, or none with `apiKey: null`.
 import {
   createInquiryClient as createGatewayClient,
   type InquireCallOptions,
   type InquireRequestInit,
   type InquireResult,
-} from "../../gateway/client.ts";
+} from "../../cli/client.ts";
 
 export type InquireInit = InquireRequestInit;
 

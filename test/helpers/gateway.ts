@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { inject } from "vitest";
-import { startGateway, type RunningGateway } from "../../gateway/app.ts";
+import { type RunningGateway, startGateway } from "../../gateway/app.ts";
 import { resolveConfig } from "../../gateway/config.ts";
 import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
 import { createLogger } from "../../observability/logger.ts";
-import { startDemoAgencies, type DemoAgencies } from "../../simulators/demo-agencies/server.ts";
+import { type DemoAgencies, startDemoAgencies } from "../../simulators/demo-agencies/server.ts";
 import { createInquiryClient, type InquiryClient } from "./client.ts";
 import { uniqueTopicName } from "./kafka.ts";
 
@@ -104,7 +104,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
 }
 
 /** Reads /metrics and returns the samples as `name{labels} value` entries. */
-export async function scrapeMetrics(gateway: RunningGateway): Promise<Array<{ name: string; labels: Record<string, string>; value: number }>> {
+export async function scrapeMetrics(
+  gateway: RunningGateway,
+): Promise<Array<{ name: string; labels: Record<string, string>; value: number }>> {
   const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
   const samples: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
   for (const line of text.split("\n")) {
@@ -112,7 +114,8 @@ export async function scrapeMetrics(gateway: RunningGateway): Promise<Array<{ na
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (match === null) throw new Error(`unparseable metrics line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1] as string] = pair[2] as string;
+    for (const pair of (match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[pair[1] as string] = pair[2] as string;
     samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
   }
   return samples;

@@ -3,10 +3,10 @@
 import { randomBytes } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import "../../observability/audit/kafkajs-idle-timer.ts";
-import kafkajs from "kafkajs";
 import type { IResourceConfigEntry, Kafka as KafkaClient } from "kafkajs";
+import kafkajs from "kafkajs";
 import { inject } from "vitest";
-import { AuditEventSchema, type AuditEvent } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { type AuditEvent, AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 
@@ -63,7 +63,9 @@ export async function setTopicConfig(topic: string, config: Readonly<Record<stri
   try {
     await admin.alterConfigs({
       validateOnly: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: Object.entries(config).map(([name, value]) => ({ name, value })) }],
+      resources: [
+        { type: ConfigResourceTypes.TOPIC, name: topic, configEntries: Object.entries(config).map(([name, value]) => ({ name, value })) },
+      ],
     });
   } finally {
     await admin.disconnect();

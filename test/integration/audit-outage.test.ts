@@ -7,10 +7,10 @@ import { promisify } from "node:util";
 import { fromBinary } from "@bufbuild/protobuf";
 import kafkajs from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuditEventSchema, Outcome, type AuditEvent } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { Code } from "../../core/errors.ts";
 import { startGateway } from "../../gateway/app.ts";
 import { resolveConfig } from "../../gateway/config.ts";
-import { Code } from "../../gateway/errors.ts";
+import { type AuditEvent, AuditEventSchema, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { createLogger } from "../../observability/logger.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
@@ -50,7 +50,12 @@ async function readAll(topic: string, atLeast: number): Promise<AuditEvent[]> {
   return events;
 }
 
-const identity = { inquiryType: "nocr.identity-match.v1", params: { national_code: "0012345679", birth_date: "1348/01/31" }, purpose: "kyc.account-opening", endUser: "teller-7" };
+const identity = {
+  inquiryType: "nocr.identity-match.v1",
+  params: { national_code: "0012345679", birth_date: "1348/01/31" },
+  purpose: "kyc.account-opening",
+  endUser: "teller-7",
+};
 
 describe("audit trail outage", () => {
   let t: TestGateway;
@@ -110,7 +115,9 @@ describe("audit trail missing at start-up", () => {
       ESTELAM_AUDIT_KEY: "integration-test-audit-key-0123456789",
     });
     const started = Date.now();
-    await expect(startGateway({ config, logger: createLogger({ level: "silent" }), defaultMetrics: false })).rejects.toThrow(/audit trail \(kafka\) cannot start/);
+    await expect(startGateway({ config, logger: createLogger({ level: "silent" }), defaultMetrics: false })).rejects.toThrow(
+      /audit trail \(kafka\) cannot start/,
+    );
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 });

@@ -2,8 +2,8 @@
 // agency, a half-open probe closes it once the agency recovers; business answers and callers' own short
 // deadlines never trip it; and one failing or hanging agency does not hold up inquiries to the others.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "../../core/errors.ts";
 import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
-import { Code } from "../../gateway/errors.ts";
 import { scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const RESET_MS = 700;
@@ -15,7 +15,13 @@ beforeAll(async () => {
       const agencies = catalogue.agencies as Array<{ id: string; endpoints?: Array<Record<string, unknown>> }>;
       const nocr = agencies.find((a) => a.id === "nocr")?.endpoints?.[0];
       if (nocr === undefined) throw new Error("demo catalogue changed");
-      nocr.breaker = { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: RESET_MS, rollingWindowMs: 60_000, maxConcurrent: 20 };
+      nocr.breaker = {
+        volumeThreshold: 4,
+        errorThresholdPercentage: 50,
+        resetTimeoutMs: RESET_MS,
+        rollingWindowMs: 60_000,
+        maxConcurrent: 20,
+      };
     },
   });
 });
@@ -28,8 +34,18 @@ afterEach(async () => {
   await expect.poll(async () => (await t.client.inquire(identity)).ok, { timeout: 5000, interval: 200 }).toBe(true);
 });
 
-const identity = { inquiryType: "nocr.identity-match.v1", params: { national_code: "0012345679", birth_date: "1348/01/31" }, purpose: "kyc.account-opening", endUser: "teller-7" };
-const address = { inquiryType: "post.address-by-postcode.v1", params: { postal_code: "1193653471" }, purpose: "kyc.address-verification", endUser: "teller-7" };
+const identity = {
+  inquiryType: "nocr.identity-match.v1",
+  params: { national_code: "0012345679", birth_date: "1348/01/31" },
+  purpose: "kyc.account-opening",
+  endUser: "teller-7",
+};
+const address = {
+  inquiryType: "post.address-by-postcode.v1",
+  params: { postal_code: "1193653471" },
+  purpose: "kyc.address-verification",
+  endUser: "teller-7",
+};
 
 async function breakerState(endpoint: string): Promise<string | undefined> {
   const samples = await scrapeMetrics(t.gateway);
@@ -42,7 +58,7 @@ describe("circuit breaker per agency endpoint", () => {
     const reasons: string[] = [];
     for (let i = 0; i < 8; i++) {
       const outcome = await t.client.inquire(identity);
-      reasons.push(outcome.ok ? "answered" : outcome.status.reason ?? "?");
+      reasons.push(outcome.ok ? "answered" : (outcome.status.reason ?? "?"));
     }
     expect(reasons.slice(0, 4)).toEqual(Array(4).fill("AGENCY_UNAVAILABLE"));
     expect(reasons.slice(4)).toEqual(Array(4).fill("BREAKER_OPEN"));
@@ -70,7 +86,10 @@ describe("circuit breaker per agency endpoint", () => {
     expect(probe.ok && probe.response.answer).toBe(Answer.FOUND);
     expect(await breakerState("nocr/main")).toBe("closed");
     const samples = await scrapeMetrics(t.gateway);
-    expect(samples.find((s) => s.name === "estelam_breaker_short_circuits_total" && s.labels.endpoint === "nocr/main" && s.labels.why === "open")?.value).toBeGreaterThanOrEqual(5);
+    expect(
+      samples.find((s) => s.name === "estelam_breaker_short_circuits_total" && s.labels.endpoint === "nocr/main" && s.labels.why === "open")
+        ?.value,
+    ).toBeGreaterThanOrEqual(5);
   });
 
   it("reopens when the half-open probe fails", async () => {

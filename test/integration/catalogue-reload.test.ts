@@ -5,7 +5,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { CatalogueError } from "../../registry/registry.ts";
-import { startDemoAgencies, type DemoAgencies } from "../../simulators/demo-agencies/server.ts";
+import { type DemoAgencies, startDemoAgencies } from "../../simulators/demo-agencies/server.ts";
 import { KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 let t: TestGateway;
@@ -19,7 +19,12 @@ afterAll(async () => {
   await second?.close();
 });
 
-const iban = { inquiryType: "cbi.iban-owner.v1", params: { iban: "IR100170889862171595799372" }, purpose: "counter.service-request", endUser: "desk-3" };
+const iban = {
+  inquiryType: "cbi.iban-owner.v1",
+  params: { iban: "IR100170889862171595799372" },
+  purpose: "counter.service-request",
+  endUser: "desk-3",
+};
 
 describe("catalogue reload", () => {
   it("applies new grants and endpoints at once, and keeps serving when the new catalogue is bad", async () => {

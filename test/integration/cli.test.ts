@@ -6,10 +6,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nationalCodeFromSeed } from "../../registry/identifiers.ts";
+import { nationalCodeFromSeed } from "../../core/identifiers.ts";
 import { DEMO_CATALOGUE, KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
-const CLI = resolve(import.meta.dirname, "../../gateway/cli.ts");
+const CLI = resolve(import.meta.dirname, "../../cli/main.ts");
 
 interface Run {
   readonly code: number;
@@ -35,7 +35,7 @@ let connection: Record<string, string>;
 beforeAll(async () => {
   t = await startTestGateway({ audit: "file" });
   dir = await mkdtemp(join(tmpdir(), "estelam-cli-"));
-  connection = { ESTELAM_ADDRESS: t.gateway.grpcAddress, ESTELAM_API_KEY: KEYS.demoBank };
+  connection = { ESTELAM_GRPC_ADDRESS: t.gateway.grpcAddress, ESTELAM_API_KEY: KEYS.demoBank };
 });
 afterAll(async () => {
   await t?.close();
@@ -46,7 +46,10 @@ const identityMatch = ["inquire", "nocr.identity-match.v1", "--purpose", "kyc.ac
 
 describe("estelam inquire", () => {
   it("prints the answer as JSON with --json", async () => {
-    const run = await estelam([...identityMatch, "--param", "national_code=0012345679", "-p", "birth_date=1348/01/31", "--json"], connection);
+    const run = await estelam(
+      [...identityMatch, "--param", "national_code=0012345679", "-p", "birth_date=1348/01/31", "--json"],
+      connection,
+    );
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     const response = JSON.parse(run.stdout) as Record<string, unknown>;
@@ -55,7 +58,17 @@ describe("estelam inquire", () => {
   });
 
   it("prints the answer readably, with --address and --api-key instead of the environment", async () => {
-    const run = await estelam([...identityMatch, "-p", "national_code=0012345679", "-p", "birth_date=1348/01/31", "--address", t.gateway.grpcAddress, "--api-key", KEYS.demoBank]);
+    const run = await estelam([
+      ...identityMatch,
+      "-p",
+      "national_code=0012345679",
+      "-p",
+      "birth_date=1348/01/31",
+      "--address",
+      t.gateway.grpcAddress,
+      "--api-key",
+      KEYS.demoBank,
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^answer\s+FOUND$/m);
     expect(run.stdout).toMatch(/^responder\s+nocr$/m);
@@ -73,7 +86,21 @@ describe("estelam inquire", () => {
   });
 
   it("names the reason of a refusal", async () => {
-    const run = await estelam(["inquire", "nocr.identity-match.v1", "-p", "national_code=0012345679", "-p", "birth_date=1348/01/31", "--purpose", "marketing.campaign", "--end-user", "x"], connection);
+    const run = await estelam(
+      [
+        "inquire",
+        "nocr.identity-match.v1",
+        "-p",
+        "national_code=0012345679",
+        "-p",
+        "birth_date=1348/01/31",
+        "--purpose",
+        "marketing.campaign",
+        "--end-user",
+        "x",
+      ],
+      connection,
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^PERMISSION_DENIED PURPOSE_NOT_ALLOWED \(origin: client\)/);
   });
@@ -84,7 +111,7 @@ describe("estelam inquire", () => {
     expect(noPurpose.stderr).toContain("missing --purpose");
     expect(noPurpose.stderr).toContain("usage: estelam inquire");
 
-    const noKey = await estelam([...identityMatch, "-p", "national_code=0012345679"], { ESTELAM_ADDRESS: t.gateway.grpcAddress });
+    const noKey = await estelam([...identityMatch, "-p", "national_code=0012345679"], { ESTELAM_GRPC_ADDRESS: t.gateway.grpcAddress });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toContain("no API key");
     expect(noKey.stderr).toContain("Demo credentials");
@@ -143,11 +170,27 @@ describe("estelam inquire-csv", () => {
     await writeFile(input, `${lines.join("\r\n")}\r\n`);
 
     const run = await estelam(
-      ["inquire-csv", input, "--inquiry-type", "nocr.identity-match.v1", "--purpose", "kyc.account-opening", "--end-user", "batch-7", "--concurrency", "4", "--out", output],
+      [
+        "inquire-csv",
+        input,
+        "--inquiry-type",
+        "nocr.identity-match.v1",
+        "--purpose",
+        "kyc.account-opening",
+        "--end-user",
+        "batch-7",
+        "--concurrency",
+        "4",
+        "--out",
+        output,
+      ],
       connection,
     );
     const text = await readFile(output, "utf8");
-    const [header, ...rows] = text.trimEnd().split("\n").map((l) => l.split(","));
+    const [header, ...rows] = text
+      .trimEnd()
+      .split("\n")
+      .map((l) => l.split(","));
     expect(header).toEqual(["row", "tracking_code", "answer", "error_code", "error_reason", "error_fields"]);
     expect(rows.map((r) => r[0])).toEqual(Array.from({ length: 20 }, (_, i) => String(i + 1)));
     const failed = rows.filter((r) => r[4] !== "");

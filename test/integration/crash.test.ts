@@ -26,7 +26,12 @@ describe("gateway crash", () => {
     const worker = async (): Promise<void> => {
       while (!stop) {
         const outcome = await client.inquire(
-          { inquiryType: "post.address-by-postcode.v1", params: { postal_code: "1193653471" }, purpose: "kyc.address-verification", endUser: "crash-test" },
+          {
+            inquiryType: "post.address-by-postcode.v1",
+            params: { postal_code: "1193653471" },
+            purpose: "kyc.address-verification",
+            endUser: "crash-test",
+          },
           { deadlineMs: 5000 },
         );
         if (outcome.ok) answered.push(outcome.response.inquiryId);

@@ -1,7 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ibanFromSeed, nationalCodeFromSeed } from "../../registry/identifiers.ts";
-import { startDemoAgencies, type DemoAgencies } from "../../simulators/demo-agencies/server.ts";
+import { ibanFromSeed, nationalCodeFromSeed } from "../../core/identifiers.ts";
+import { type DemoAgencies, startDemoAgencies } from "../../simulators/demo-agencies/server.ts";
 
 let agencies: DemoAgencies;
 
@@ -28,7 +28,11 @@ async function call(path: string, body: unknown, init: { method?: string; signal
     ...(method === "GET" || method === "HEAD" ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
     ...(init.signal === undefined ? {} : { signal: init.signal }),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown>, contentType: response.headers.get("content-type") };
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, unknown>,
+    contentType: response.headers.get("content-type"),
+  };
 }
 
 const identity = (national_code: string, birth_date: string) => call("/nocr/identity-match", { national_code, birth_date });
@@ -169,7 +173,10 @@ describe("HTTP surface", () => {
   });
 
   it("keeps connections alive", async () => {
-    const response = await fetch(`${agencies.url}/post/address-by-postcode`, { method: "POST", body: JSON.stringify({ postal_code: "1193653471" }) });
+    const response = await fetch(`${agencies.url}/post/address-by-postcode`, {
+      method: "POST",
+      body: JSON.stringify({ postal_code: "1193653471" }),
+    });
     expect(response.headers.get("keep-alive")).toMatch(/timeout=\d+/);
     await response.body?.cancel();
   });
@@ -178,10 +185,14 @@ describe("HTTP surface", () => {
 /** One request on a fresh connection; resolves with what happened to it. */
 function rawPost(path: string, body: unknown): Promise<{ response: boolean; error: string | undefined }> {
   return new Promise((resolve) => {
-    const req = httpRequest(`${agencies.url}${path}`, { method: "POST", agent: false, headers: { "content-type": "application/json" } }, (res) => {
-      res.resume();
-      resolve({ response: true, error: undefined });
-    });
+    const req = httpRequest(
+      `${agencies.url}${path}`,
+      { method: "POST", agent: false, headers: { "content-type": "application/json" } },
+      (res) => {
+        res.resume();
+        resolve({ response: true, error: undefined });
+      },
+    );
     req.on("error", (error: NodeJS.ErrnoException) => resolve({ response: false, error: error.code ?? error.message }));
     req.end(JSON.stringify(body));
   });
@@ -243,7 +254,9 @@ describe("fault injection", () => {
     agencies.faults.set({ agency: "*", mode: "error" });
     const reset = await call("/_control/faults", undefined, { method: "DELETE" });
     expect(reset.status).toBe(200);
-    expect((await call("/_control/faults", undefined, { method: "GET" })).body.faults).toMatchObject({ nocr: { mode: "ok", latencyMs: 0, errorRate: 0 } });
+    expect((await call("/_control/faults", undefined, { method: "GET" })).body.faults).toMatchObject({
+      nocr: { mode: "ok", latencyMs: 0, errorRate: 0 },
+    });
     expect((await owner("IR020540889862171595799372")).status).toBe(200);
     agencies.faults.set({ agency: "cbi", mode: "error" });
     agencies.faults.reset();
@@ -251,7 +264,13 @@ describe("fault injection", () => {
   });
 
   it("rejects invalid fault settings", async () => {
-    for (const spec of [{ agency: "nocr", mode: "explode" }, { agency: "police" }, { agency: "nocr", errorRate: 2 }, { agency: "nocr", latencyMs: -1 }, { agency: "nocr", extra: 1 }]) {
+    for (const spec of [
+      { agency: "nocr", mode: "explode" },
+      { agency: "police" },
+      { agency: "nocr", errorRate: 2 },
+      { agency: "nocr", latencyMs: -1 },
+      { agency: "nocr", extra: 1 },
+    ]) {
       const answer = await call("/_control/faults", spec);
       expect(answer.status, JSON.stringify(spec)).toBe(400);
       expect(answer.body.error).toBe("bad_request");
@@ -268,7 +287,13 @@ describe("stats", () => {
     agencies.faults.set({ agency: "nocr", mode: "error" });
     await identity("0012345679", "1348/01/31");
     const stats = await call("/_control/stats", undefined, { method: "GET" });
-    expect(stats.body.nocr).toEqual({ received: 4, answered: { "200": 1, "400": 1, "404": 1, "503": 1 }, dropped: 0, hung: 0, abandoned: 0 });
+    expect(stats.body.nocr).toEqual({
+      received: 4,
+      answered: { "200": 1, "400": 1, "404": 1, "503": 1 },
+      dropped: 0,
+      hung: 0,
+      abandoned: 0,
+    });
     expect(stats.body.post).toMatchObject({ received: 0 });
     expect(agencies.stats().nocr.received).toBe(4);
     await call("/_control/stats", undefined, { method: "DELETE" });
@@ -280,8 +305,14 @@ describe("lifecycle", () => {
   it("closes promptly with a request still hanging", async () => {
     const other = await startDemoAgencies({ port: 0 });
     other.faults.set({ agency: "nocr", mode: "hang" });
-    const pending = fetch(`${other.url}/nocr/identity-match`, { method: "POST", body: JSON.stringify({ national_code: "0012345679", birth_date: "1348/01/31" }) });
-    const settled = pending.then(() => "answered", () => "failed");
+    const pending = fetch(`${other.url}/nocr/identity-match`, {
+      method: "POST",
+      body: JSON.stringify({ national_code: "0012345679", birth_date: "1348/01/31" }),
+    });
+    const settled = pending.then(
+      () => "answered",
+      () => "failed",
+    );
     while (other.stats().nocr.hung === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     await other.close();
     expect(await settled).toBe("failed");

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectorRequest } from "../../connectors/connector.ts";
 import { httpJsonConnector } from "../../connectors/http-json/index.ts";
-import { EstelamError } from "../../gateway/errors.ts";
+import { EstelamError } from "../../core/errors.ts";
 import { freePort } from "../helpers/gateway-process.ts";
 
 let server: Server;
@@ -23,7 +23,8 @@ const ANSWERS: Record<string, (res: import("node:http").ServerResponse) => void>
   "/busy": (res) => res.writeHead(429).end(),
   "/not-found-bare": (res) => res.writeHead(404).end(),
   "/not-found-long": (res) => res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ message: "m".repeat(900) })),
-  "/rejected": (res) => res.writeHead(422, { "content-type": "application/json" }).end(JSON.stringify({ message: "account is under court order" })),
+  "/rejected": (res) =>
+    res.writeHead(422, { "content-type": "application/json" }).end(JSON.stringify({ message: "account is under court order" })),
 };
 
 beforeAll(async () => {

@@ -2,13 +2,13 @@
 // one audit event on Kafka that identifies the inquiry, the agencies and the outcome — and holds no
 // identifier in clear.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
-import { FaultOrigin, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { DEMO_EXAMPLES } from "../../gateway/demo-examples.ts";
 import { parseTrackingCode } from "../../gateway/ids.ts";
+import { FaultOrigin, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { createAuditEventFactory, createAuditKey } from "../../observability/audit/event.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { countMessages, readMessages, decodeAuditEvent } from "../helpers/kafka.ts";
+import { countMessages, decodeAuditEvent, readMessages } from "../helpers/kafka.ts";
 
 let t: TestGateway;
 beforeAll(async () => {
@@ -79,14 +79,29 @@ describe("demo inquiries", () => {
     for (const answer of answers) {
       const event = events.find((e) => e.inquiryId === answer.inquiryId);
       expect(event, `event for ${answer.inquiryId}`).toBeDefined();
-      expect(event).toMatchObject({ trackingCode: answer.trackingCode, requester: "demo-bank", requesterCredential: "demo-bank/dev", responder: answer.responder, outcome: Outcome.ANSWERED, grpcStatus: 0, gatewayInstance: "test-gateway" });
+      expect(event).toMatchObject({
+        trackingCode: answer.trackingCode,
+        requester: "demo-bank",
+        requesterCredential: "demo-bank/dev",
+        responder: answer.responder,
+        outcome: Outcome.ANSWERED,
+        grpcStatus: 0,
+        gatewayInstance: "test-gateway",
+      });
       expect(event?.requestIn).toBeDefined();
       expect(event?.requestOut).toBeDefined();
       expect(event?.responseIn).toBeDefined();
       expect(event?.responseDigest.length).toBe(32);
     }
     const first = events.find((e) => e.inquiryId === answers[0]?.inquiryId);
-    expect(first).toMatchObject({ inquiryType: "nocr.identity-match.v1", endpoint: "nocr/main", purpose: "kyc.account-opening", endUser: "branch-1021/teller-7", caseReference: "case-42", clientMessageId: "msg-1" });
+    expect(first).toMatchObject({
+      inquiryType: "nocr.identity-match.v1",
+      endpoint: "nocr/main",
+      purpose: "kyc.account-opening",
+      endUser: "branch-1021/teller-7",
+      caseReference: "case-42",
+      clientMessageId: "msg-1",
+    });
 
     const refused = events.find((e) => e.outcome === Outcome.FAILED);
     expect(refused).toMatchObject({ faultReason: "PURPOSE_NOT_ALLOWED", faultOrigin: FaultOrigin.CLIENT, grpcStatus: 7, responder: "" });

@@ -1,8 +1,8 @@
 // Every refusal and failure reaches the caller with its catalogue reason, gRPC status and origin, and a
 // business answer ("not found", "rejected") is a normal response, never an error.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "../../core/errors.ts";
 import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
-import { Code } from "../../gateway/errors.ts";
 import { KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const identity = (params: Record<string, string>, purpose = "kyc.account-opening") => ({
@@ -41,7 +41,12 @@ describe("business answers are responses, not errors", () => {
   });
 
   it("rejected", async () => {
-    const outcome = await t.client.inquire({ inquiryType: "cbi.iban-owner.v1", params: { iban: "IR220100889862171595799372" }, purpose: "payment.beneficiary-check", endUser: "clerk-1" });
+    const outcome = await t.client.inquire({
+      inquiryType: "cbi.iban-owner.v1",
+      params: { iban: "IR220100889862171595799372" },
+      purpose: "payment.beneficiary-check",
+      endUser: "clerk-1",
+    });
     expect(outcome.ok && outcome.response.answer).toBe(Answer.REJECTED);
   });
 });
@@ -90,7 +95,15 @@ describe("the caller's faults", () => {
 
   it("no grant → PERMISSION_DENIED / ACCESS_DENIED", async () => {
     const status = await failure(
-      await t.client.inquire({ inquiryType: "cbi.iban-owner.v1", params: { iban: "IR100170889862171595799372" }, purpose: "counter.service-request", endUser: "desk-3" }, { apiKey: KEYS.counterOffice }),
+      await t.client.inquire(
+        {
+          inquiryType: "cbi.iban-owner.v1",
+          params: { iban: "IR100170889862171595799372" },
+          purpose: "counter.service-request",
+          endUser: "desk-3",
+        },
+        { apiKey: KEYS.counterOffice },
+      ),
     );
     expect(status).toMatchObject({ code: Code.PERMISSION_DENIED, reason: "ACCESS_DENIED" });
   });
@@ -103,7 +116,14 @@ describe("the caller's faults", () => {
 
 describe("the bus's and the agency's faults", () => {
   it("registered but not online → UNIMPLEMENTED / NO_ROUTE", async () => {
-    const status = await failure(await t.client.inquire({ inquiryType: "nocr.alive-status.v1", params: { national_code: "0012345679" }, purpose: "kyc.account-opening", endUser: "x" }));
+    const status = await failure(
+      await t.client.inquire({
+        inquiryType: "nocr.alive-status.v1",
+        params: { national_code: "0012345679" },
+        purpose: "kyc.account-opening",
+        endUser: "x",
+      }),
+    );
     expect(status).toMatchObject({ code: Code.UNIMPLEMENTED, reason: "NO_ROUTE", origin: "gateway" });
   });
 
@@ -116,7 +136,14 @@ describe("the bus's and the agency's faults", () => {
 
   it("agency dropping the connection → UNAVAILABLE naming the agency", async () => {
     t.agencies.faults.set({ agency: "post", mode: "down" });
-    const status = await failure(await t.client.inquire({ inquiryType: "post.address-by-postcode.v1", params: { postal_code: "1193653471" }, purpose: "kyc.address-verification", endUser: "x" }));
+    const status = await failure(
+      await t.client.inquire({
+        inquiryType: "post.address-by-postcode.v1",
+        params: { postal_code: "1193653471" },
+        purpose: "kyc.address-verification",
+        endUser: "x",
+      }),
+    );
     expect(status).toMatchObject({ code: Code.UNAVAILABLE, reason: "AGENCY_UNAVAILABLE", agency: "post" });
   });
 
@@ -138,7 +165,17 @@ describe("the bus's and the agency's faults", () => {
 
   it("inquiry type timeout passing → DEADLINE_EXCEEDED naming the agency", async () => {
     t.agencies.faults.set({ agency: "post", mode: "ok", latencyMs: 2600 }); // post's timeout is 2000 ms
-    const status = await failure(await t.client.inquire({ inquiryType: "post.address-by-postcode.v1", params: { postal_code: "1193653471" }, purpose: "kyc.address-verification", endUser: "x" }, { deadlineMs: 10_000 }));
+    const status = await failure(
+      await t.client.inquire(
+        {
+          inquiryType: "post.address-by-postcode.v1",
+          params: { postal_code: "1193653471" },
+          purpose: "kyc.address-verification",
+          endUser: "x",
+        },
+        { deadlineMs: 10_000 },
+      ),
+    );
     expect(status).toMatchObject({ code: Code.DEADLINE_EXCEEDED, reason: "DEADLINE_EXCEEDED", origin: "agency", agency: "post" });
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { createKafkaAuditSink, type KafkaAuditSinkOptions } from "../../observability/audit/kafka-sink.ts";
 import type { AuditSink, AuditSinkEvents } from "../../observability/audit/sink.ts";
+import { expectAuditUnavailable, sampleEvent } from "../helpers/audit-events.ts";
 import {
   countMessages,
   createTestTopic,
@@ -15,7 +16,6 @@ import {
   testKafkaClient,
   uniqueTopicName,
 } from "../helpers/kafka.ts";
-import { expectAuditUnavailable, sampleEvent } from "../helpers/audit-events.ts";
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -150,7 +150,14 @@ describe("kafka audit sink", () => {
 
     const events = [sampleEvent(1), sampleEvent(2), sampleEvent(3)];
     const started = performance.now();
-    const outcomes = await Promise.all(events.map((event) => sink.append(event).then(() => "recorded", (e: unknown) => e)));
+    const outcomes = await Promise.all(
+      events.map((event) =>
+        sink.append(event).then(
+          () => "recorded",
+          (e: unknown) => e,
+        ),
+      ),
+    );
     const elapsed = performance.now() - started;
     for (const outcome of outcomes) expectAuditUnavailable(outcome);
     expect(elapsed).toBeGreaterThanOrEqual(750);
@@ -177,7 +184,7 @@ describe("kafka audit sink", () => {
     const sink = sinkFor(topic, { maxQueue: 5, ackTimeoutMs: 30_000 }, { onRefused: (reason) => refused.push(reason) });
     await sink.start();
     const held = Array.from({ length: 5 }, (_, i) => sink.append(sampleEvent(i)));
-    held.forEach((p) => p.catch(() => {}));
+    for (const p of held) p.catch(() => {});
     const started = performance.now();
     const error = await sink.append(sampleEvent(5)).catch((e: unknown) => e);
     expect(performance.now() - started).toBeLessThan(100);

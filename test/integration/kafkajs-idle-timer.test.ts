@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import kafkajs from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixKafkajsIdleTimer } from "../../observability/audit/kafkajs-idle-timer.ts";
-import { createTestTopic, countMessages, kafkaBrokers } from "../helpers/kafka.ts";
+import { countMessages, createTestTopic, kafkaBrokers } from "../helpers/kafka.ts";
 
 const require = createRequire(import.meta.url);
 const RequestQueue = require("kafkajs/src/network/requestQueue/index.js") as { prototype: { checkPendingRequests(): void } };

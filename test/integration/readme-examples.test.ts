@@ -44,7 +44,11 @@ describe("README examples", () => {
   const commands = readmeCommands();
 
   it("has the three demo inquiries", () => {
-    expect(commands.map((c) => /"inquiry_type":"([^"]+)"/.exec(c)?.[1])).toEqual(["nocr.identity-match.v1", "post.address-by-postcode.v1", "cbi.iban-owner.v1"]);
+    expect(commands.map((c) => /"inquiry_type":"([^"]+)"/.exec(c)?.[1])).toEqual([
+      "nocr.identity-match.v1",
+      "post.address-by-postcode.v1",
+      "cbi.iban-owner.v1",
+    ]);
   });
 
   it("answers each one when run as written", async () => {
@@ -60,7 +64,11 @@ describe("README examples", () => {
   }, 120_000);
 
   it("lists the services through reflection", async () => {
-    const { stdout } = await run(join(ROOT, "node_modules/.bin/buf"), ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-methods", `http://${address}`], { cwd: tmpdir(), timeout: 60_000 });
+    const { stdout } = await run(
+      join(ROOT, "node_modules/.bin/buf"),
+      ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-methods", `http://${address}`],
+      { cwd: tmpdir(), timeout: 60_000 },
+    );
     expect(stdout).toContain("estelam.inquiry.v1.InquiryService/Inquire");
     expect(stdout).toContain("grpc.health.v1.Health/Check");
   });

@@ -2,8 +2,8 @@
 // period (each with its audit record), and exits cleanly.
 import { readFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
-import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
+import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { createInquiryClient } from "../helpers/client.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 
@@ -24,7 +24,13 @@ describe("graceful shutdown", () => {
     });
     expect(control.ok).toBe(true);
     const client = createInquiryClient(gateway.grpcAddress, DEMO_API_KEY);
-    const ask = () => client.inquire({ inquiryType: "post.address-by-postcode.v1", params: { postal_code: "1193653471" }, purpose: "kyc.address-verification", endUser: "shutdown-test" });
+    const ask = () =>
+      client.inquire({
+        inquiryType: "post.address-by-postcode.v1",
+        params: { postal_code: "1193653471" },
+        purpose: "kyc.address-verification",
+        endUser: "shutdown-test",
+      });
     const inFlight = Array.from({ length: 10 }, ask);
     await new Promise((r) => setTimeout(r, 200));
     const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
@@ -38,7 +44,10 @@ describe("graceful shutdown", () => {
     expect(await exited).toBe(0);
     client.close();
 
-    const records = (await readFile(gateway.auditFile, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { inquiryId: string });
+    const records = (await readFile(gateway.auditFile, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { inquiryId: string });
     for (const r of results) if (r.ok) expect(records.map((e) => e.inquiryId)).toContain(r.response.inquiryId);
   }, 60_000);
 });

@@ -12,7 +12,12 @@ const ROOT = resolve(import.meta.dirname, "../..");
 
 function runGateway(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
-    const child = execFile(process.execPath, [join(ROOT, "gateway/main.ts"), "--demo"], { env: { PATH: process.env.PATH ?? "", ESTELAM_LOG_LEVEL: "silent", ...env }, timeout: 30_000 }, (_error, _stdout, stderr) => done({ code: child.exitCode, stderr }));
+    const child = execFile(
+      process.execPath,
+      [join(ROOT, "gateway/main.ts"), "--demo"],
+      { env: { PATH: process.env.PATH ?? "", ESTELAM_LOG_LEVEL: "silent", ...env }, timeout: 30_000 },
+      (_error, _stdout, stderr) => done({ code: child.exitCode, stderr }),
+    );
   });
 }
 
@@ -44,7 +49,12 @@ describe("gateway start-up failures", () => {
     const dir = await mkdtemp(join(tmpdir(), "estelam-catalogue-"));
     const text = await readFile(join(ROOT, "registry/catalogues/demo.json"), "utf8");
     const broken = join(dir, "catalogue.json");
-    await writeFile(broken, text.replace('"timeoutMs": 2000', '"timeoutMs": -1').replace('"agency": "cbi", "endpoint": "main"', '"agency": "cbi", "endpoint": "backup"'));
+    await writeFile(
+      broken,
+      text
+        .replace('"timeoutMs": 2000', '"timeoutMs": -1')
+        .replace('"agency": "cbi", "endpoint": "main"', '"agency": "cbi", "endpoint": "backup"'),
+    );
     const { code, stderr } = await runGateway({ ...(await ports()), ESTELAM_CATALOGUE: broken });
     expect(code).toBe(1);
     expect(stderr).toContain("has 2 problem(s)");
@@ -62,7 +72,10 @@ describe("gateway start-up failures", () => {
       expect(code).toBe(1);
       expect(stderr).toMatch(/could not start: the gRPC server cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
       // The demo agencies and the ops server it had started are gone with it.
-      const agencies = await fetch(`http://${settings.ESTELAM_DEMO_AGENCIES_ADDRESS}/_control/stats`).then(() => "up", () => "down");
+      const agencies = await fetch(`http://${settings.ESTELAM_DEMO_AGENCIES_ADDRESS}/_control/stats`).then(
+        () => "up",
+        () => "down",
+      );
       expect(agencies).toBe("down");
     } finally {
       taken.close();

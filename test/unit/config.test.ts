@@ -12,7 +12,7 @@ describe("configuration", () => {
   });
 
   it("accepts the command line's own settings in the same environment", () => {
-    expect(() => resolveConfig({ ESTELAM_ADDRESS: "127.0.0.1:50051", ESTELAM_API_KEY: "k" }, ["--demo"])).not.toThrow();
+    expect(() => resolveConfig({ ESTELAM_API_KEY: "k" }, ["--demo"])).not.toThrow();
   });
 
   it("sends audit to Kafka when KAFKA_BROKERS is set", () => {
@@ -24,7 +24,10 @@ describe("configuration", () => {
   it("rejects unknown settings by name, bad values, and a missing audit key outside demo mode, all at once", () => {
     let error: unknown;
     try {
-      resolveConfig({ ESTELAM_GRPC_ADRESS: "x", ESTELAM_HTTP_ADDRESS: "nowhere", ESTELAM_AUDIT_ACK_TIMEOUT_MS: "-5", KAFKA_BROKERS: "kafka" }, ["--verbose"]);
+      resolveConfig(
+        { ESTELAM_GRPC_ADRESS: "x", ESTELAM_HTTP_ADDRESS: "nowhere", ESTELAM_AUDIT_ACK_TIMEOUT_MS: "-5", KAFKA_BROKERS: "kafka" },
+        ["--verbose"],
+      );
     } catch (e) {
       error = e;
     }

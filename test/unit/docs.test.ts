@@ -2,8 +2,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { Code, REASONS } from "../../core/errors.ts";
 import { SETTINGS } from "../../gateway/config.ts";
-import { Code, REASONS } from "../../gateway/errors.ts";
 
 const readme = readFileSync(resolve(import.meta.dirname, "../../README.md"), "utf8");
 const CODE_NAMES = Object.fromEntries(Object.entries(Code).map(([name, value]) => [value, name]));
@@ -17,7 +17,12 @@ function tableAfter(heading: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(first + 2)) {
     if (!line.startsWith("|")) break;
-    rows.push(line.split("|").slice(1, -1).map((c) => c.trim().replace(/`/g, "")));
+    rows.push(
+      line
+        .split("|")
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/`/g, "")),
+    );
   }
   return rows;
 }

@@ -1,9 +1,9 @@
-import { mkdtemp, open, readFile, rm, writeFile, type FileHandle } from "node:fs/promises";
+import { type FileHandle, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { equals, fromJsonString } from "@bufbuild/protobuf";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { type AuditEvent, AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { createFileAuditSink, type FileAuditSinkOptions } from "../../observability/audit/file-sink.ts";
 import type { AuditSink, AuditSinkEvents } from "../../observability/audit/sink.ts";
 import { expectAuditUnavailable, sampleEvent } from "../helpers/audit-events.ts";
@@ -55,7 +55,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function startedSink(options: Partial<FileAuditSinkOptions> = {}, events?: AuditSinkEvents): Promise<{ sink: AuditSink; path: string }> {
+async function startedSink(
+  options: Partial<FileAuditSinkOptions> = {},
+  events?: AuditSinkEvents,
+): Promise<{ sink: AuditSink; path: string }> {
   const path = options.path ?? join(dir, "nested", "audit.jsonl");
   const sink = createFileAuditSink({ ...options, path }, events);
   sinks.push(sink);
@@ -105,7 +108,7 @@ describe("file audit sink", () => {
     const written = lines.map((line) => fromJsonString(AuditEventSchema, line));
     const expected = [...first, ...second];
     expect(written.map((e) => e.inquiryId)).toEqual(expected.map((e) => e.inquiryId));
-    written.forEach((event, i) => expect(equals(AuditEventSchema, event, expected[i]!)).toBe(true));
+    for (const [i, event] of written.entries()) expect(equals(AuditEventSchema, event, expected[i] as AuditEvent)).toBe(true);
   });
 
   it("groups concurrent appends into batches of at most maxBatch", async () => {

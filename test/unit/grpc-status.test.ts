@@ -4,16 +4,12 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
+import { fromGrpcStatus } from "../../cli/client.ts";
+import { ALL_REASONS, Code, EstelamError, invalid, MAX_VIOLATIONS, REASONS } from "../../core/errors.ts";
+import { ERROR_DOMAIN, STATUS_DETAILS_KEY } from "../../core/status.ts";
+import { ProtocolStatusError, toGrpcStatus } from "../../gateway/grpc/status.ts";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import { ALL_REASONS, Code, EstelamError, MAX_VIOLATIONS, REASONS, invalid } from "../../gateway/errors.ts";
-import {
-  ERROR_DOMAIN,
-  ProtocolStatusError,
-  STATUS_DETAILS_KEY,
-  fromGrpcStatus,
-  toGrpcStatus,
-} from "../../gateway/grpc/status.ts";
 
 const violations = [
   { field: "params.national_id", description: "checksum does not match" },
@@ -56,6 +52,22 @@ describe("toGrpcStatus / fromGrpcStatus", () => {
     });
   });
 
+  it("names the inquiry in ErrorInfo and in plain trailers, so a caller can quote it", () => {
+    const inquiry = { inquiryId: "01a20511-7ede-793b-87b4-52a4b130b496", trackingCode: "Y400-VSQS-BQ3Q" };
+    const error = new EstelamError("NO_ROUTE", "not online yet", { agency: "nocr" }).forInquiry(inquiry);
+    const status = toGrpcStatus(error);
+    expect(status.metadata.get("estelam-inquiry-id")).toEqual([inquiry.inquiryId]);
+    expect(status.metadata.get("estelam-tracking-code")).toEqual([inquiry.trackingCode]);
+    const info = richStatus(status.metadata)
+      .details.map((d) => anyUnpack(d, ErrorInfoSchema))
+      .find((d) => d !== undefined);
+    expect(info?.metadata).toMatchObject({ inquiry_id: inquiry.inquiryId, tracking_code: inquiry.trackingCode });
+    expect(fromGrpcStatus(status)).toMatchObject({ reason: "NO_ROUTE", agency: "nocr", ...inquiry });
+    // Without the rich details the plain trailers still tell.
+    status.metadata.remove(STATUS_DETAILS_KEY);
+    expect(fromGrpcStatus(status)).toMatchObject({ reason: "NO_ROUTE", ...inquiry });
+  });
+
   it("keeps the status small enough for HTTP/2 trailers, however large the error", () => {
     const many = Array.from({ length: 500 }, (_, i) => ({ field: `params.${"f".repeat(200)}${i}`, description: "unknown parameter" }));
     const status = toGrpcStatus(new EstelamError("INVALID_PARAMS", "x".repeat(100_000), { violations: many }));
@@ -63,7 +75,10 @@ describe("toGrpcStatus / fromGrpcStatus", () => {
     const bytes = status.metadata.get(STATUS_DETAILS_KEY)[0] as Uint8Array;
     expect(bytes.length).toBeLessThanOrEqual(4096 + 1024);
     // The reason survives even when the field list had to go.
-    expect(fromGrpcStatus({ code: status.code, details: status.details, metadata: status.metadata })).toMatchObject({ reason: "INVALID_PARAMS", violations: [] });
+    expect(fromGrpcStatus({ code: status.code, details: status.details, metadata: status.metadata })).toMatchObject({
+      reason: "INVALID_PARAMS",
+      violations: [],
+    });
   });
 
   it("names the first ten bad fields in the message and reports at most twenty", () => {
@@ -116,7 +131,9 @@ describe("toGrpcStatus / fromGrpcStatus", () => {
   });
 
   it("decodes a status raised by grpc-js itself (no details) without a reason", () => {
-    expect(fromGrpcStatus({ code: Code.RESOURCE_EXHAUSTED, details: "Received message larger than max", metadata: new Metadata() })).toEqual({
+    expect(
+      fromGrpcStatus({ code: Code.RESOURCE_EXHAUSTED, details: "Received message larger than max", metadata: new Metadata() }),
+    ).toEqual({
       code: Code.RESOURCE_EXHAUSTED,
       message: "Received message larger than max",
       reason: undefined,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   IDENTIFIER_KINDS,
+  type IdentifierResult,
   ibanBankCode,
   ibanFromSeed,
   isIdentifierKind,
@@ -17,8 +18,7 @@ import {
   parseNationalCode,
   parsePostalCode,
   postalCodeFromSeed,
-  type IdentifierResult,
-} from "../../registry/identifiers.ts";
+} from "../../core/identifiers.ts";
 
 function value(result: IdentifierResult): string | undefined {
   return result.ok ? result.value : undefined;
@@ -154,7 +154,16 @@ describe("IBAN", () => {
 
 describe("mobile", () => {
   it("normalises every common form to 09XXXXXXXXX", () => {
-    for (const input of ["09123456789", "9123456789", "+989123456789", "989123456789", "00989123456789", "+98 912 345 6789", "0912-345-6789", "۰۹۱۲۳۴۵۶۷۸۹"]) {
+    for (const input of [
+      "09123456789",
+      "9123456789",
+      "+989123456789",
+      "989123456789",
+      "00989123456789",
+      "+98 912 345 6789",
+      "0912-345-6789",
+      "۰۹۱۲۳۴۵۶۷۸۹",
+    ]) {
       expect(value(parseMobile(input)), input).toBe("09123456789");
     }
   });
@@ -206,7 +215,14 @@ describe("Jalali date", () => {
 
 describe("kinds by name", () => {
   it("maps each kind name to its parser", () => {
-    expect(Object.keys(IDENTIFIER_KINDS).sort()).toEqual(["iban", "jalali-date", "legal-entity-id", "mobile", "national-code", "postal-code"]);
+    expect(Object.keys(IDENTIFIER_KINDS).sort()).toEqual([
+      "iban",
+      "jalali-date",
+      "legal-entity-id",
+      "mobile",
+      "national-code",
+      "postal-code",
+    ]);
     expect(value(IDENTIFIER_KINDS["national-code"]("12345679"))).toBe("0012345679");
     expect(value(IDENTIFIER_KINDS["jalali-date"]("1399-12-30"))).toBe("1399/12/30");
     expect(isIdentifierKind("iban")).toBe(true);

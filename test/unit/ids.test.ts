@@ -23,7 +23,11 @@ describe("tracking codes", () => {
 
   it("accept what a person types (lower case, no dashes, O for 0) and catch typos", () => {
     const code = "7K3M-9QX2-4HB" + "0";
-    const valid = parseTrackingCode(code) ?? Array.from("0123456789ABCDEFGHJKMNPQRSTVWXYZ").map((c) => `7K3M-9QX2-4HB${c}`).find((c) => parseTrackingCode(c) !== undefined);
+    const valid =
+      parseTrackingCode(code) ??
+      Array.from("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        .map((c) => `7K3M-9QX2-4HB${c}`)
+        .find((c) => parseTrackingCode(c) !== undefined);
     expect(valid).toBeDefined();
     const good = valid as string;
     expect(parseTrackingCode(good.toLowerCase().replace(/-/g, " "))).toBe(good);

@@ -47,7 +47,11 @@ describe("inquiry type params", () => {
 
   it("reports bad specs with their path", () => {
     const issues: Array<{ path: string; message: string }> = [];
-    parseParamSpecs({ "Bad Name": { type: "string" }, x: { type: "string", pattern: "(" }, y: { type: "integer", pattern: "a" }, z: { type: "weird" } }, "params", issues);
+    parseParamSpecs(
+      { "Bad Name": { type: "string" }, x: { type: "string", pattern: "(" }, y: { type: "integer", pattern: "a" }, z: { type: "weird" } },
+      "params",
+      issues,
+    );
     expect(issues.map((i) => i.path)).toEqual(["params.Bad Name", "params.x.pattern", "params.y.pattern", "params.z.type"]);
   });
 });

@@ -20,7 +20,9 @@ describe("catalogue validation", () => {
     const built = buildSnapshot(await demoDocument(), kinds);
     if (!built.ok) throw new Error(JSON.stringify(built.issues));
     const s = built.snapshot;
-    expect([...s.inquiryTypes.keys()]).toEqual(expect.arrayContaining(["nocr.identity-match.v1", "post.address-by-postcode.v1", "cbi.iban-owner.v1"]));
+    expect([...s.inquiryTypes.keys()]).toEqual(
+      expect.arrayContaining(["nocr.identity-match.v1", "post.address-by-postcode.v1", "cbi.iban-owner.v1"]),
+    );
     expect(s.bindings.get("nocr.identity-match.v1")?.endpoint.key).toBe("nocr/main");
     expect(s.bindings.has("nocr.alive-status.v1")).toBe(false);
     expect(s.grant("demo-bank", "cbi.iban-owner.v1")?.purposes.has("payment.beneficiary-check")).toBe(true);
@@ -33,7 +35,12 @@ describe("catalogue validation", () => {
     const types = doc.inquiryTypes as Array<Record<string, unknown>>;
     (types[0] as Record<string, unknown>).agency = "nobody";
     (types[2] as Record<string, unknown>).params = { postal_code: { type: "postcode" } };
-    (doc.bindings as Array<Record<string, unknown>>).push({ inquiryType: "cbi.iban-owner.v1", agency: "cbi", endpoint: "backup", operation: { path: "x" } });
+    (doc.bindings as Array<Record<string, unknown>>).push({
+      inquiryType: "cbi.iban-owner.v1",
+      agency: "cbi",
+      endpoint: "backup",
+      operation: { path: "x" },
+    });
     (doc.grants as Array<Record<string, unknown>>).push({ requester: "demo-bank", inquiryType: "nocr.unknown.v1", purposes: [] });
     (doc.agencies as Array<Record<string, unknown>>).push({ id: "nocr", name: { fa: "تکراری", en: "duplicate" }, colour: "red" });
     const built = buildSnapshot(doc, kinds);
@@ -74,13 +81,17 @@ describe("catalogue validation", () => {
     await expect(createRegistry({ store: createFileRegistryStore({ path: DEMO, vars: {} }), kinds })).resolves.toBeDefined();
 
     const unset = join(dir, "unset.json");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the catalogue's own ${NAME} references.
     await writeFile(unset, text.replace("${DEMO_AGENCIES_URL:-http://127.0.0.1:8090}", "${NOCR_URL}"));
     await expect(createRegistry({ store: createFileRegistryStore({ path: unset, vars: {} }), kinds })).rejects.toThrow(
       /catalogue\.agencies\[0\]\.endpoints\[0\]\.options\.baseUrl: variable \$\{NOCR_URL\} is not set/,
     );
 
     const broken = join(dir, "broken.json");
-    await writeFile(broken, text.replace('"timeoutMs": 2000', '"timeoutMs": "fast"').replace('"kyc.address-verification"', '"KYC Address"'));
+    await writeFile(
+      broken,
+      text.replace('"timeoutMs": 2000', '"timeoutMs": "fast"').replace('"kyc.address-verification"', '"KYC Address"'),
+    );
     const failure = await createRegistry({ store: createFileRegistryStore({ path: broken }), kinds }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(CatalogueError);
     expect((failure as CatalogueError).issues.map((i) => i.path)).toEqual([
@@ -91,7 +102,9 @@ describe("catalogue validation", () => {
     const notJson = join(dir, "not-json.json");
     await writeFile(notJson, "{ agencies: [");
     await expect(createRegistry({ store: createFileRegistryStore({ path: notJson }), kinds })).rejects.toThrow(/is not valid JSON/);
-    await expect(createRegistry({ store: createFileRegistryStore({ path: join(dir, "missing.json") }), kinds })).rejects.toThrow(/cannot be read/);
+    await expect(createRegistry({ store: createFileRegistryStore({ path: join(dir, "missing.json") }), kinds })).rejects.toThrow(
+      /cannot be read/,
+    );
   });
 
   it("swaps a new snapshot in whole and keeps the old one when the new catalogue is bad", async () => {

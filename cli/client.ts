@@ -1,18 +1,18 @@
 // A grpc-js client for the gateway, as an agency's back end would use it: InquiryService/Inquire with
 // protobuf-es (de)serialisation, and the standard grpc.health.v1.Health/Check. Failures come back as a
-// tagged result whose status is decoded from the google.rpc.Status details (gateway/grpc/status.ts),
+// tagged result whose status is decoded from the google.rpc.Status details (core/status.ts),
 // never thrown, so callers branch on `ok` as they would on a grpc-js StatusOr. Used by the `estelam`
-// CLI and the integration tests.
-import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { Client, credentials, Metadata, status as GrpcCode, type ServiceError } from "@grpc/grpc-js";
-import { type InquireResponse, InquireRequestSchema, InquireResponseSchema } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
+// CLI and the integration tests. Decoding is core/status.ts's; this file only reads it out of grpc-js.
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { Client, credentials, status as GrpcCode, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { type DecodedStatus, decodeStatus, STATUS_DETAILS_KEY } from "../core/status.ts";
+import { InquireRequestSchema, type InquireResponse, InquireResponseSchema } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import {
   HealthCheckRequestSchema,
-  HealthCheckResponseSchema,
-  HealthCheckResponse_ServingStatus,
   type HealthCheckResponse,
+  HealthCheckResponse_ServingStatus,
+  HealthCheckResponseSchema,
 } from "../gen/grpc/health/v1/health_pb.js";
-import { type DecodedStatus, fromGrpcStatus } from "./grpc/status.ts";
 
 /** The default deadline of a call, in milliseconds. */
 export const DEFAULT_DEADLINE_MS = 10_000;
@@ -144,4 +144,25 @@ function servingStatus(response: HealthCheckResponse): ServingStatus {
 export function grpcCodeName(code: number): string {
   const name = (GrpcCode as unknown as Record<number, string | undefined>)[code];
   return name ?? `CODE_${code}`;
+}
+
+/** The parts of a grpc-js ServiceError (or StatusObject) that fromGrpcStatus reads. */
+export interface StatusLike {
+  readonly code: number;
+  readonly details?: string | undefined;
+  readonly metadata?: Metadata | undefined;
+}
+
+/** Decodes a status received through grpc-js. */
+export function fromGrpcStatus(status: StatusLike): DecodedStatus {
+  const raw = status.metadata?.get(STATUS_DETAILS_KEY)[0];
+  return decodeStatus({
+    code: status.code,
+    message: status.details ?? "",
+    details: raw instanceof Uint8Array ? raw : undefined,
+    trailer(name) {
+      const value = status.metadata?.get(name)[0];
+      return typeof value === "string" ? value : undefined;
+    },
+  });
 }

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// The `estelam` command line: a program of its own, apart from the gateway, that talks to a running gateway
+// over gRPC (cli/client.ts) and reads what an operator or integration engineer keeps on disk. Each command
+// lives in cli/commands/. Exit status: 0 ok, 1 failure, 2 usage error. docs/cli.md has examples against
+// the demo (`npm start`).
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { ENV_NOTE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, io, UsageError } from "./args.ts";
+import { runCatalogue } from "./commands/catalogue.ts";
+import { runHealth } from "./commands/health.ts";
+import { runInquire } from "./commands/inquire.ts";
+import { runInquireCsv } from "./commands/inquire-csv.ts";
+
+const USAGE = `usage: estelam <command> [options]
+
+Commands:
+  inquire <inquiry-type>      ask one inquiry through the gateway and print the answer
+  inquire-csv <file.csv>      ask one inquiry per CSV row; write one result line per row
+  catalogue check <file>      validate a catalogue file as the gateway does at start-up
+  health                      ask the gateway whether it serves (grpc.health.v1.Health/Check)
+
+Run \`estelam <command> --help\` for the options of a command. \`estelam --version\` prints the version.
+
+${ENV_NOTE}
+
+Exit status: 0 ok, 1 failure, 2 usage error.
+`;
+
+const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<number>>> = {
+  inquire: runInquire,
+  "inquire-csv": runInquireCsv,
+  catalogue: runCatalogue,
+  health: runHealth,
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, "../package.json"), "utf8")) as { version?: string };
+  return pkg.version ?? "unknown";
+}
+
+/** Runs the command line `argv` (without node and the script) and returns the exit status. */
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    const topic = command === "help" ? rest[0] : undefined;
+    if (topic !== undefined && COMMANDS[topic] !== undefined) return main([topic, "--help"]);
+    (command === undefined ? io.err : io.out)(USAGE);
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (command === "--version" || command === "-V") {
+    io.out(`estelam ${version()}\n`);
+    return EXIT_OK;
+  }
+  const run = COMMANDS[command];
+  if (run === undefined) {
+    io.err(`estelam: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(", ")})\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      const synopsis = error.usage.split("\n\n")[0] ?? "";
+      io.err(`estelam ${command}: ${error.message}\n${synopsis}\n(see \`estelam ${command} --help\`)\n`);
+      return EXIT_USAGE;
+    }
+    io.err(`estelam ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`estelam: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = EXIT_FAILURE;
+  },
+);
