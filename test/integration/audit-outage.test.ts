@@ -13,11 +13,17 @@ import { resolveConfig } from "../../gateway/config.ts";
 import { type AuditEvent, AuditEventSchema, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { createLogger } from "../../observability/logger.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { freePort } from "../helpers/gateway-process.ts";
 
 const run = promisify(execFile);
 const SCRIPT = resolve(import.meta.dirname, "../../scripts/kafka.sh");
-// A broker of its own, so stopping it leaves the suite's shared broker alone.
-const OWN = { KAFKA_PORT: "19192", KAFKA_CONTROLLER_PORT: "19193", KAFKA_STATE_DIR: ".cache/kafka-outage-test" };
+// A broker of its own on free ports, so stopping it leaves the suite's shared broker (and any other run on
+// this machine) alone.
+const OWN = {
+  KAFKA_PORT: String(await freePort()),
+  KAFKA_CONTROLLER_PORT: String(await freePort()),
+  KAFKA_STATE_DIR: ".cache/kafka-outage-test",
+};
 const OWN_BROKER = `127.0.0.1:${OWN.KAFKA_PORT}`;
 
 async function broker(command: "start" | "stop" | "reset"): Promise<void> {
