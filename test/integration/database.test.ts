@@ -20,9 +20,9 @@ function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 5000):
   return new Promise((resolve, reject) => {
     const tick = (): void => {
       const value = check();
-      if (value !== undefined) return resolve(value);
-      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
+      if (value !== undefined) resolve(value);
+      else if (Date.now() - started > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(tick, 20);
     };
     tick();
   });
