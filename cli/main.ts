@@ -1,22 +1,25 @@
 #!/usr/bin/env node
 // The `estelam` command line: a program of its own, apart from the gateway, that talks to a running gateway
-// over gRPC (cli/client.ts) and reads what an operator or integration engineer keeps on disk. Each command
+// over gRPC (cli/client.ts) and reads the registry documents an integration engineer keeps on disk. Each command
 // lives in cli/commands/. Exit status: 0 ok, 1 failure, 2 usage error. docs/cli.md has examples against
 // the demo (`npm start`).
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ENV_NOTE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, io, UsageError } from "./args.ts";
-import { runCatalogue } from "./commands/catalogue.ts";
 import { runHealth } from "./commands/health.ts";
 import { runInquire } from "./commands/inquire.ts";
 import { runInquireCsv } from "./commands/inquire-csv.ts";
+import { runInquiryTypes } from "./commands/inquiry-types.ts";
+import { runRegistry } from "./commands/registry.ts";
 
 const USAGE = `usage: estelam <command> [options]
 
 Commands:
   inquire <inquiry-type>      ask one inquiry through the gateway and print the answer
   inquire-csv <file.csv>      ask one inquiry per CSV row; write one result line per row
-  catalogue check <file>      validate a catalogue file as the gateway does at start-up
+  inquiry-types [<id>]        list what the asking agency may ask, or describe one inquiry type
+  registry <subcommand>       apply, diff, get, list, delete, history, rollback, watch (admin key);
+                              validate documents offline
   health                      ask the gateway whether it serves (grpc.health.v1.Health/Check)
 
 Run \`estelam <command> --help\` for the options of a command. \`estelam --version\` prints the version.
@@ -29,7 +32,8 @@ Exit status: 0 ok, 1 failure, 2 usage error.
 const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<number>>> = {
   inquire: runInquire,
   "inquire-csv": runInquireCsv,
-  catalogue: runCatalogue,
+  "inquiry-types": runInquiryTypes,
+  registry: runRegistry,
   health: runHealth,
 };
 

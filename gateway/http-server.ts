@@ -1,5 +1,7 @@
 // The operations HTTP server: /metrics for Prometheus, /healthz (the process is alive) and /readyz (it
-// can serve inquiries: catalogue loaded, gRPC bound, audit trail accepting records, not draining).
+// can serve inquiries: a registry revision served, audit trail accepting records, not draining). A check may
+// add a line of detail (e.g. the registry store is away and the last good revision is served) without
+// changing readiness.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry as PromRegistry } from "prom-client";
@@ -7,6 +9,8 @@ import type { Registry as PromRegistry } from "prom-client";
 export interface ReadinessCheck {
   readonly name: string;
   ready(): boolean;
+  /** What an operator should know about this check, ready or not. */
+  detail?(): string | undefined;
 }
 
 export interface OpsHttpServerOptions {
@@ -41,7 +45,14 @@ export function createOpsHttpServer(options: OpsHttpServerOptions): OpsHttpServe
       case "/readyz": {
         const checks = Object.fromEntries(options.checks.map((c) => [c.name, c.ready() ? "ready" : "not_ready"]));
         const ready = Object.values(checks).every((v) => v === "ready");
-        return send(ready ? 200 : 503, "application/json", `${JSON.stringify({ status: ready ? "ready" : "not_ready", checks })}\n`);
+        const details = Object.fromEntries(
+          options.checks.flatMap((c) => {
+            const detail = c.detail?.();
+            return detail === undefined ? [] : [[c.name, detail]];
+          }),
+        );
+        const body = { status: ready ? "ready" : "not_ready", checks, ...(Object.keys(details).length > 0 ? { details } : {}) };
+        return send(ready ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
       }
       default:
         return send(404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz or /readyz\n");
