@@ -32,7 +32,7 @@ export function toYaml(document: JsonObject | undefined): string {
 
 export function formatProblem(p: Pick<Problem, "source" | "document" | "path" | "message">): string {
   const where = [p.source, p.document, p.path].filter((s) => s !== "").join(" ");
-  return `  - ${where}: ${p.message}\n`;
+  return where === "" ? `  - ${p.message}\n` : `  - ${where}: ${p.message}\n`;
 }
 
 function counts(changes: readonly DocumentChange[]): string {
@@ -89,10 +89,17 @@ export function formatHistory(revisions: readonly Revision[]): string {
     const n = (type: ChangeType) => c.filter((x) => x.change === type).length;
     const by = r.actorCredential === "" ? "(seed)" : r.actorCredential;
     const what = r.rollbackTo > 0n ? `rollback to ${r.rollbackTo}` : (ACTION_WORDS[r.action] ?? "?");
-    const when = r.createdAt === undefined ? "" : timestampDate(r.createdAt).toISOString().replace(/\.\d+Z$/, "Z");
+    const when =
+      r.createdAt === undefined
+        ? ""
+        : timestampDate(r.createdAt)
+            .toISOString()
+            .replace(/\.\d+Z$/, "Z");
     return [String(r.revision), when, what, by, `+${n(ChangeType.CREATED)} ~${n(ChangeType.UPDATED)} -${n(ChangeType.DELETED)}`, r.message];
   });
   const header = ["REVISION", "WHEN", "ACTION", "BY", "CHANGES", "MESSAGE"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  return [header, ...rows].map((r) => `${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")}\n`).join("");
+  return [header, ...rows]
+    .map((r) => `${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")}\n`)
+    .join("");
 }

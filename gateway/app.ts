@@ -2,10 +2,11 @@
 // first start, following new revisions) with upstreams (connectors + breakers) prepared per revision →
 // request path → gRPC server (InquiryService, RegistryService, health, reflection) and the ops HTTP server.
 // main.ts runs it as a process; the integration tests and the benchmark start it in-process.
+
+import { join } from "node:path";
 import { setLogger as setGrpcLogger } from "@grpc/grpc-js";
 import { builtInConnectorKinds, type ConnectorKinds } from "../connectors/kinds.ts";
 import { createUpstreams, type Upstreams } from "../connectors/upstreams.ts";
-import { join } from "node:path";
 import { file_estelam_inquiry_v1_inquiry, InquiryService } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { file_estelam_registry_v1_registry, RegistryService } from "../gen/estelam/registry/v1/registry_pb.js";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
@@ -22,11 +23,11 @@ import { createDatabaseRegistryStore } from "../registry/database-store.ts";
 import { readDocuments } from "../registry/documents.ts";
 import { createRegistry, type Registry, type RegistryStatus, type SeedDocuments } from "../registry/registry.ts";
 import type { GatewayConfig } from "./config.ts";
+import { createDiscovery } from "./discovery.ts";
 import { adaptService, type CallEndInfo } from "./grpc/adapter.ts";
 import { createHealthService } from "./grpc/health.ts";
 import { createReflectionServices } from "./grpc/reflection.ts";
 import { createGrpcServer } from "./grpc/server.ts";
-import { createDiscovery } from "./discovery.ts";
 import { createOpsHttpServer } from "./http-server.ts";
 import { newInquiryId } from "./ids.ts";
 import { createInquiryService } from "./inquiry-service.ts";

@@ -42,7 +42,8 @@ export const SETTINGS = [
   {
     name: "ESTELAM_DATABASE_SCHEMA",
     default: "estelam",
-    description: "PostgreSQL schema of the gateway's tables (the registry and its revisions); deployments sharing a server use different schemas.",
+    description:
+      "PostgreSQL schema of the gateway's tables (the registry and its revisions); deployments sharing a server use different schemas.",
   },
   {
     name: "ESTELAM_REGISTRY_SEED",
@@ -246,7 +247,8 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
   if (databaseUrl !== "" && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl))
     problems.push("ESTELAM_DATABASE_URL must be a postgres:// URL (or unset, for the embedded database)");
   const schema = raw("ESTELAM_DATABASE_SCHEMA");
-  if (!/^[a-z_][a-z0-9_]{0,47}$/.test(schema)) problems.push(`ESTELAM_DATABASE_SCHEMA=${schema} must be a lowercase identifier (a-z, 0-9, _)`);
+  if (!/^[a-z_][a-z0-9_]{0,47}$/.test(schema))
+    problems.push(`ESTELAM_DATABASE_SCHEMA=${schema} must be a lowercase identifier (a-z, 0-9, _)`);
   const logLevel = raw("ESTELAM_LOG_LEVEL");
   if (!LOG_LEVELS.has(logLevel)) problems.push(`ESTELAM_LOG_LEVEL=${logLevel} must be one of ${[...LOG_LEVELS].join(", ")}`);
   const topic = raw("ESTELAM_AUDIT_TOPIC");

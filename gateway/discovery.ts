@@ -56,7 +56,10 @@ function info(snapshot: RegistrySnapshot, type: InquiryType, grant: Grant): Inqu
 function asker(call: CallContext, snapshot: RegistrySnapshot): Credential {
   const credential = credentialOf(call, snapshot);
   if (credential.role !== "agency")
-    throw new EstelamError("ACCESS_DENIED", `credential '${credential.id}' is an admin credential: it manages the registry and asks no inquiries`);
+    throw new EstelamError(
+      "ACCESS_DENIED",
+      `credential '${credential.id}' is an admin credential: it manages the registry and asks no inquiries`,
+    );
   if (snapshot.agencies.get(credential.agency)?.status === "suspended")
     throw new EstelamError("ACCESS_DENIED", `agency '${credential.agency}' is suspended`);
   return credential;

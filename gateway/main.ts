@@ -44,9 +44,9 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => {
     const running = gateway;
     if (running === undefined) return;
-    void running.registry.refresh().then(() =>
-      running.logger.info({ revision: running.registry.record().revision }, "registry store re-read on SIGHUP"),
-    );
+    void running.registry
+      .refresh()
+      .then(() => running.logger.info({ revision: running.registry.record().revision }, "registry store re-read on SIGHUP"));
   });
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

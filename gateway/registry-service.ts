@@ -5,16 +5,16 @@ import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { EstelamError, type FieldViolation, invalid } from "../core/errors.ts";
 import {
-  type ChangeSchema,
   ChangeResult,
+  type ChangeSchema,
   ChangeType,
   type Document,
   type RegistryService,
-  type RevisionSchema,
   RevisionAction,
+  type RevisionSchema,
 } from "../gen/estelam/registry/v1/registry_pb.js";
-import type { AuditSink } from "../observability/audit/sink.ts";
 import { buildRegistryChangeEvent, type RegistryChangeRecord } from "../observability/audit/registry-change.ts";
+import type { AuditSink } from "../observability/audit/sink.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Credential } from "../registry/catalogue.ts";
 import { compareDocuments, isKind, KINDS, type RegistryDocument } from "../registry/documents.ts";
@@ -101,7 +101,10 @@ export function createRegistryService(options: RegistryServiceOptions): Registry
     const snapshot = registry.current();
     const credential = credentialOf(call, snapshot);
     if (credential.role !== "admin")
-      throw new EstelamError("ADMIN_REQUIRED", `credential '${credential.id}' is not an admin credential; only admins read or change the registry`);
+      throw new EstelamError(
+        "ADMIN_REQUIRED",
+        `credential '${credential.id}' is not an admin credential; only admins read or change the registry`,
+      );
     if (snapshot.agencies.get(credential.agency)?.status !== "active")
       throw new EstelamError("ADMIN_REQUIRED", `agency '${credential.agency}' of credential '${credential.id}' is suspended`);
     return credential;
@@ -141,7 +144,8 @@ export function createRegistryService(options: RegistryServiceOptions): Registry
     try {
       const credential = admin(call);
       actor = { agency: credential.agency, credential: credential.id };
-      if (request.message.length > MAX_MESSAGE_CHARS) violations.push({ field: "message", description: `must be at most ${MAX_MESSAGE_CHARS} characters` });
+      if (request.message.length > MAX_MESSAGE_CHARS)
+        violations.push({ field: "message", description: `must be at most ${MAX_MESSAGE_CHARS} characters` });
       else if (!TEXT.test(request.message)) violations.push({ field: "message", description: "must not contain control characters" });
       if (violations.length > 0) throw invalid("INVALID_REQUEST", violations);
       const outcome = await run({
@@ -199,7 +203,10 @@ export function createRegistryService(options: RegistryServiceOptions): Registry
       const documents: RegistryDocument[] = [];
       request.documents.forEach((d: Document, i) => {
         if (d.source.length > MAX_SOURCE_CHARS || !TEXT.test(d.source))
-          violations.push({ field: `documents[${i}].source`, description: `must be printable text of at most ${MAX_SOURCE_CHARS} characters` });
+          violations.push({
+            field: `documents[${i}].source`,
+            description: `must be printable text of at most ${MAX_SOURCE_CHARS} characters`,
+          });
         if (d.content === undefined) violations.push({ field: `documents[${i}].content`, description: "is required" });
         else documents.push({ source: d.source || `documents[${i}]`, content: d.content });
       });

@@ -23,7 +23,7 @@ import type {
   SnapshotResult,
   SubUnit,
 } from "./catalogue.ts";
-import { API_VERSION, canonicalJson, documentKey, isKind, KINDS, type Kind, type RegistryDocument } from "./documents.ts";
+import { API_VERSION, canonicalJson, documentKey, identify, isKind, KINDS, type Kind, type RegistryDocument } from "./documents.ts";
 import { interpolate, type Vars } from "./interpolate.ts";
 import { createSchemaCompiler } from "./params.ts";
 
@@ -70,8 +70,7 @@ class Checker {
       this.issue(path, "must be an object");
       return undefined;
     }
-    for (const key of Object.keys(value))
-      if (!keys.includes(key)) this.issue(join(path, key), `unknown key (allowed: ${keys.join(", ")})`);
+    for (const key of Object.keys(value)) if (!keys.includes(key)) this.issue(join(path, key), `unknown key (allowed: ${keys.join(", ")})`);
     return value as Obj;
   }
 
@@ -204,6 +203,8 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
   // The envelope: apiVersion, kind, metadata, spec.
   for (const document of documents) {
     const c = new Checker(problems, document.source);
+    const claimed = identify(document.content);
+    if (isKind(claimed.kind) && claimed.name !== "") c.document = documentKey(claimed.kind, claimed.name);
     const top = c.object(document.content, "", ["apiVersion", "kind", "metadata", "spec"]);
     if (top === undefined) continue;
     if (top.apiVersion !== API_VERSION) c.issue("apiVersion", `must be ${API_VERSION}`);

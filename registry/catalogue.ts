@@ -196,7 +196,7 @@ export type SnapshotResult =
 /** One line per problem: `source Kind/name path: message`. */
 export function formatProblem(problem: Problem): string {
   const where = [problem.source, problem.document, problem.path].filter((part) => part !== "").join(" ");
-  return `${where}: ${problem.message}`;
+  return where === "" ? problem.message : `${where}: ${problem.message}`;
 }
 
 export type { JsonObject };

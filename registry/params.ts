@@ -6,7 +6,7 @@
 // to ten digits, an IBAN upper-cased, a date as YYYY/MM/DD). Problems name the field but never echo its
 // value: values are personal data.
 import type { JsonObject } from "@bufbuild/protobuf";
-import { type AnySchemaObject, Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { Ajv2020, type AnySchemaObject, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import type { FieldViolation } from "../core/errors.ts";
 import { IDENTIFIER_KINDS, type IdentifierKind, isIdentifierKind } from "../core/identifiers.ts";
@@ -169,7 +169,8 @@ export function createSchemaCompiler(): SchemaCompiler {
       // A bad value is reported by `format`; this keyword only rewrites good ones.
       if (!checked.ok) return true;
       const place = cxt as { instancePath: string; parentData?: Record<string | number, unknown>; parentDataProperty?: string | number };
-      if (place.parentData !== undefined && place.parentDataProperty !== undefined) place.parentData[place.parentDataProperty] = checked.value;
+      if (place.parentData !== undefined && place.parentDataProperty !== undefined)
+        place.parentData[place.parentDataProperty] = checked.value;
       if (this !== undefined && SUBJECT_KINDS.has(kind) && parentSchema?.[SUBJECT_KEYWORD] !== false) {
         this.subjects.push({ param: pointerToPath(place.instancePath), kind, value: checked.value });
       }
@@ -188,8 +189,15 @@ export function createSchemaCompiler(): SchemaCompiler {
       return undefined;
     }
     if (!ajv.validateSchema(copy)) {
-      for (const e of (ajv.errors ?? []).slice(0, 10)) {
-        issues.push({ path: `${path}${pointerToPath(e.instancePath) === "" ? "" : `.${pointerToPath(e.instancePath)}`}`, message: `${e.message}` });
+      // The meta-schema reports one mistake several ways; the first at each place says it best.
+      const seen = new Set<string>();
+      for (const e of ajv.errors ?? []) {
+        const at = pointerToPath(e.instancePath);
+        const where = at === "" ? path : `${path}.${at}`;
+        if (seen.has(where) || seen.size >= 10) continue;
+        seen.add(where);
+        const allowed = Array.isArray(e.params.allowedValues) ? ` (${e.params.allowedValues.join(", ")})` : "";
+        issues.push({ path: where, message: `${e.message ?? "is not valid"}${allowed}` });
       }
       return undefined;
     }
@@ -240,4 +248,3 @@ export function createSchemaCompiler(): SchemaCompiler {
     },
   };
 }
-

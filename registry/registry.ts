@@ -167,7 +167,7 @@ export function invalidDocuments(problems: readonly Problem[]): EstelamError {
   const violations: FieldViolation[] = [];
   let size = 0;
   for (const p of problems) {
-    const field = [p.source, p.document, p.path].filter((s) => s !== "").join(" ");
+    const field = [p.source, p.document, p.path].filter((s) => s !== "").join(" ") || "documents";
     size += field.length + p.message.length + 8;
     if (size > VIOLATION_BUDGET_BYTES || violations.length >= 20) break;
     violations.push({ field, description: p.message });
@@ -192,7 +192,14 @@ function unavailable(error: unknown): never {
 function stored(document: RegistryDocument): StoredDocument | undefined {
   const { kind, name } = identify(document.content);
   if (!isKind(kind) || name === "") return undefined;
-  return { key: documentKey(kind, name), kind, name, source: document.source, digest: documentDigest(document.content), content: document.content };
+  return {
+    key: documentKey(kind, name),
+    kind,
+    name,
+    source: document.source,
+    digest: documentDigest(document.content),
+    content: document.content,
+  };
 }
 
 function diff(before: ReadonlyMap<string, StoredDocument>, after: ReadonlyMap<string, StoredDocument>): DocumentChange[] {
@@ -200,7 +207,15 @@ function diff(before: ReadonlyMap<string, StoredDocument>, after: ReadonlyMap<st
   for (const [key, next] of after) {
     const previous = before.get(key);
     if (previous === undefined)
-      changes.push({ kind: next.kind, name: next.name, change: "created", before: undefined, after: next.content, source: next.source, digest: next.digest });
+      changes.push({
+        kind: next.kind,
+        name: next.name,
+        change: "created",
+        before: undefined,
+        after: next.content,
+        source: next.source,
+        digest: next.digest,
+      });
     else if (previous.digest !== next.digest)
       changes.push({
         kind: next.kind,
@@ -214,7 +229,15 @@ function diff(before: ReadonlyMap<string, StoredDocument>, after: ReadonlyMap<st
   }
   for (const [key, previous] of before) {
     if (!after.has(key))
-      changes.push({ kind: previous.kind, name: previous.name, change: "deleted", before: previous.content, after: undefined, source: "", digest: "" });
+      changes.push({
+        kind: previous.kind,
+        name: previous.name,
+        change: "deleted",
+        before: previous.content,
+        after: undefined,
+        source: "",
+        digest: "",
+      });
   }
   return changes.sort((a, b) => compareDocuments((a.after ?? a.before) as JsonObject, (b.after ?? b.before) as JsonObject));
 }
@@ -246,7 +269,8 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
     }
     if (seed.problems.length > 0) throw new RegistryStartError(`the seed documents in ${seed.label} cannot be read`, seed.problems);
     const built = build(seed.documents, 1);
-    if (!built.ok) throw new RegistryStartError(`the seed documents in ${seed.label} have ${built.problems.length} problem(s)`, built.problems);
+    if (!built.ok)
+      throw new RegistryStartError(`the seed documents in ${seed.label} have ${built.problems.length} problem(s)`, built.problems);
     const documents = new Map<string, StoredDocument>();
     for (const d of seed.documents) {
       const s = stored(d);

@@ -47,6 +47,7 @@ export async function runRegistry(args: readonly string[]): Promise<number> {
     return EXIT_OK;
   }
   const run = SUBCOMMANDS[sub];
-  if (run === undefined) throw new UsageError(`unknown subcommand '${sub}' (known: ${Object.keys(SUBCOMMANDS).join(", ")})`, REGISTRY_USAGE);
+  if (run === undefined)
+    throw new UsageError(`unknown subcommand '${sub}' (known: ${Object.keys(SUBCOMMANDS).join(", ")})`, REGISTRY_USAGE);
   return run(rest);
 }

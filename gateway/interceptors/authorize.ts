@@ -8,8 +8,12 @@ import type { InquiryInterceptor } from "../chain.ts";
 export function grantFor(snapshot: RegistrySnapshot, credential: Credential, inquiryType: string): Grant {
   const requester = credential.agency;
   if (credential.role !== "agency")
-    throw new EstelamError("ACCESS_DENIED", `credential '${credential.id}' is an admin credential: it manages the registry and asks no inquiries`);
-  if (snapshot.agencies.get(requester)?.status === "suspended") throw new EstelamError("ACCESS_DENIED", `agency '${requester}' is suspended`);
+    throw new EstelamError(
+      "ACCESS_DENIED",
+      `credential '${credential.id}' is an admin credential: it manages the registry and asks no inquiries`,
+    );
+  if (snapshot.agencies.get(requester)?.status === "suspended")
+    throw new EstelamError("ACCESS_DENIED", `agency '${requester}' is suspended`);
   const grant = snapshot.grant(requester, credential.subUnit, inquiryType);
   if (grant === undefined) {
     const who = credential.subUnit === undefined ? `agency '${requester}'` : `agency '${requester}' (sub-unit '${credential.subUnit}')`;

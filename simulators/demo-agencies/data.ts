@@ -387,3 +387,11 @@ export function accountByIban(iban: string): AccountLookup {
   const status: AccountStatus = roll < 90 ? "active" : roll < 96 ? "blocked" : "closed";
   return { kind: "found", account: { bank, ownerName, status } };
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Mobile numbers (CRA's Shahkar)
+
+/** The mobile number registered to a person: 0912 followed by the last seven digits of the national code. */
+export function mobileOfPerson(nationalCode: string): string {
+  return `0912${nationalCode.slice(-7)}`;
+}

@@ -1,7 +1,7 @@
 // Fault injection for the demo agencies: make an agency slow, failing, crashed or silent, on purpose and
 // repeatably. Set over HTTP (`/_control/faults`) or on the DemoAgencies object; see README.md.
 
-export const AGENCIES = ["nocr", "post", "cbi"] as const;
+export const AGENCIES = ["nocr", "post", "cbi", "cra"] as const;
 export type AgencyName = (typeof AGENCIES)[number];
 
 /**
@@ -22,7 +22,7 @@ export interface FaultSettings {
 }
 
 export interface FaultSpec {
-  /** One agency, or `*` for all three. */
+  /** One agency, or `*` for all of them. */
   readonly agency: AgencyName | "*";
   readonly mode?: FaultMode;
   readonly latencyMs?: number;

@@ -1,11 +1,19 @@
-// A real HTTP/JSON server playing three agencies (NOCR, Iran Post, CBI) for `npm start`, the tests and the
-// benchmarks. It speaks exactly what the `http-json` connector expects: a JSON object POSTed to a path,
+// A real HTTP/JSON server playing four agencies (NOCR, Iran Post, CBI, and the CRA's mobile-number registry,
+// which the demo registry does not list: it is the agency the README registers at run time) for
+// `npm start`, the tests and the benchmarks. It speaks exactly what the `http-json` connector expects: a JSON object POSTed to a path,
 // 200 with a JSON object for an answer, 404 for "no record", 422 for a business refusal, 400 for input the
 // agency cannot read, 5xx for its own trouble. It never logs: requests carry personal identifiers.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type IdentifierParser, parseIban, parseJalaliDate, parseNationalCode, parsePostalCode } from "../../core/identifiers.ts";
-import { accountByIban, addressByPostalCode, personByNationalCode } from "./data.ts";
+import {
+  type IdentifierParser,
+  parseIban,
+  parseJalaliDate,
+  parseMobile,
+  parseNationalCode,
+  parsePostalCode,
+} from "../../core/identifiers.ts";
+import { accountByIban, addressByPostalCode, mobileOfPerson, personByNationalCode } from "./data.ts";
 import { AGENCIES, type AgencyName, createFaultControl, type FaultControl, parseFaultSpec } from "./faults.ts";
 
 export interface DemoAgenciesOptions {
@@ -123,10 +131,21 @@ function ibanOwner(body: Record<string, unknown>): Reply {
   }
 }
 
+function shahkar(body: Record<string, unknown>): Reply {
+  const code = field(body, "national_code", parseNationalCode);
+  if (!code.ok) return code.reply;
+  const mobile = field(body, "mobile", parseMobile);
+  if (!mobile.ok) return mobile.reply;
+  if (personByNationalCode(code.value) === undefined) return notFound("no person is registered under this national code");
+  // Shahkar answers yes or no, never whose number it is.
+  return { status: 200, body: { match: mobileOfPerson(code.value) === mobile.value } };
+}
+
 const ROUTES: ReadonlyMap<string, { readonly agency: AgencyName; readonly handle: (body: Record<string, unknown>) => Reply }> = new Map([
   ["/nocr/identity-match", { agency: "nocr", handle: identityMatch }],
   ["/post/address-by-postcode", { agency: "post", handle: addressByPostcode }],
   ["/cbi/iban-owner", { agency: "cbi", handle: ibanOwner }],
+  ["/cra/shahkar", { agency: "cra", handle: shahkar }],
 ]);
 
 /** The request body, or `too_large` as soon as it passes MAX_BODY_BYTES; rejects if the client goes away. */

@@ -33,7 +33,11 @@ export async function demoDocuments(): Promise<RegistryDocument[]> {
 }
 
 /** The content of the demo document `kind/name`, to alter in place. */
-export function findDocument(documents: readonly RegistryDocument[], kind: string, name: string): Record<string, unknown> & { spec: Record<string, unknown> } {
+export function findDocument(
+  documents: readonly RegistryDocument[],
+  kind: string,
+  name: string,
+): Record<string, unknown> & { spec: Record<string, unknown> } {
   const found = documents.find((d) => d.content.kind === kind && (d.content.metadata as { name?: string } | undefined)?.name === name);
   if (found === undefined) throw new Error(`the demo documents have no ${kind}/${name}`);
   return found.content as Record<string, unknown> & { spec: Record<string, unknown> };

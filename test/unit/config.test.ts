@@ -22,7 +22,11 @@ describe("configuration", () => {
     const key = { ESTELAM_AUDIT_KEY: "a-long-enough-secret-key" };
     expect(resolveConfig(key).registry.seed).toBeUndefined();
     expect(resolveConfig({ ...key, ESTELAM_REGISTRY_SEED: "mine" }).registry.seed).toMatch(/\/mine$/);
-    const shared = resolveConfig({ ...key, ESTELAM_DATABASE_URL: "postgres://estelam@db.example:5432/estelam", ESTELAM_DATABASE_SCHEMA: "site_a" });
+    const shared = resolveConfig({
+      ...key,
+      ESTELAM_DATABASE_URL: "postgres://estelam@db.example:5432/estelam",
+      ESTELAM_DATABASE_SCHEMA: "site_a",
+    });
     expect(shared.database).toEqual({ url: "postgres://estelam@db.example:5432/estelam", schema: "site_a" });
     expect(() => resolveConfig({ ...key, ESTELAM_DATABASE_URL: "mysql://x", ESTELAM_DATABASE_SCHEMA: "Bad-Name" })).toThrow(
       /ESTELAM_DATABASE_URL must be a postgres:\/\/ URL[\s\S]*ESTELAM_DATABASE_SCHEMA=Bad-Name/,

@@ -1,7 +1,7 @@
 // `estelam registry apply` and `estelam registry diff`: send documents to the gateway, to apply them (a new
 // revision) or to see what would change. An invalid set is refused whole, every problem listed.
 import { ApplyResponseSchema } from "../../../gen/estelam/registry/v1/registry_pb.js";
-import { EXIT_FAILURE, EXIT_OK, ENV_NOTE, io, parse, required, UsageError, wholeNumber } from "../../args.ts";
+import { ENV_NOTE, EXIT_FAILURE, EXIT_OK, io, parse, required, UsageError, wholeNumber } from "../../args.ts";
 import { formatChange, formatDiff, formatProblem } from "../../registry-format.ts";
 import { CONNECTION, CONNECTION_FLAGS, connect, failed, readSet, toJson } from "./common.ts";
 

@@ -29,7 +29,10 @@ export interface Connection {
   readonly deadlineMs: number;
 }
 
-export function connect(values: { address?: string | undefined; "api-key"?: string | undefined; "deadline-ms"?: string | undefined }, usage: string): Connection {
+export function connect(
+  values: { address?: string | undefined; "api-key"?: string | undefined; "deadline-ms"?: string | undefined },
+  usage: string,
+): Connection {
   const address = gatewayAddress(values.address, usage);
   const key = apiKey(values["api-key"], usage);
   const deadlineMs = wholeNumber(values["deadline-ms"], "--deadline-ms", 1, 600_000, DEFAULT_DEADLINE_MS, usage);

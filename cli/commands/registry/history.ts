@@ -19,7 +19,11 @@ Exit status: 0 listed, 1 failed, 2 usage error.
 `;
 
 export async function runHistory(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(args, { limit: { type: "string" }, before: { type: "string" }, ...CONNECTION_FLAGS }, HISTORY_USAGE);
+  const { values, positionals } = parse(
+    args,
+    { limit: { type: "string" }, before: { type: "string" }, ...CONNECTION_FLAGS },
+    HISTORY_USAGE,
+  );
   if (values.help === true) {
     io.out(HISTORY_USAGE);
     return EXIT_OK;

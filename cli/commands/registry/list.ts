@@ -41,7 +41,8 @@ export async function runList(args: readonly string[]): Promise<number> {
       return [id.kind, id.name, d.source];
     });
     const widths = [0, 1].map((i) => Math.max(i === 0 ? 4 : 4, ...rows.map((r) => (r[i] ?? "").length)));
-    const line = (r: string[]): string => `${(r[0] ?? "").padEnd(widths[0] ?? 0)}  ${(r[1] ?? "").padEnd(widths[1] ?? 0)}  ${r[2] ?? ""}`.trimEnd();
+    const line = (r: string[]): string =>
+      `${(r[0] ?? "").padEnd(widths[0] ?? 0)}  ${(r[1] ?? "").padEnd(widths[1] ?? 0)}  ${r[2] ?? ""}`.trimEnd();
     io.out(`# revision ${result.response.revision}: ${rows.length} document${rows.length === 1 ? "" : "s"}\n`);
     io.out([line(["KIND", "NAME", "SOURCE"]), ...rows.map(line)].map((l) => `${l}\n`).join(""));
     return EXIT_OK;

@@ -22,7 +22,12 @@ Exit status: 0 rolled back (or unchanged, or a clean dry run), 1 refused or fail
 export async function runRollback(args: readonly string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { "dry-run": { type: "boolean" }, message: { type: "string", short: "m" }, "expected-revision": { type: "string" }, ...CONNECTION_FLAGS },
+    {
+      "dry-run": { type: "boolean" },
+      message: { type: "string", short: "m" },
+      "expected-revision": { type: "string" },
+      ...CONNECTION_FLAGS,
+    },
     ROLLBACK_USAGE,
   );
   if (values.help === true) {

@@ -28,7 +28,10 @@ export async function runValidate(args: readonly string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (documents are given with -f)`, VALIDATE_USAGE);
   const path = required(values.filename, "-f <file or folder>", VALIDATE_USAGE);
   const read = await readDocuments(path);
-  const built = read.problems.length > 0 ? undefined : buildSnapshot(read.documents, { revision: 1, kinds: builtInConnectorKinds(), vars: process.env });
+  const built =
+    read.problems.length > 0
+      ? undefined
+      : buildSnapshot(read.documents, { revision: 1, kinds: builtInConnectorKinds(), vars: process.env });
   const problems = built === undefined ? read.problems : built.ok ? [] : built.problems;
   if (built === undefined || !built.ok) {
     io.out(`${path}: ${count(problems.length, "problem", "problems")}\n${problems.map(formatProblem).join("")}`);
