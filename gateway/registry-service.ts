@@ -96,10 +96,11 @@ export function createRegistryService(options: RegistryServiceOptions): Registry
   const { registry, audit, auditWhere, logger } = options;
   const watchers = new Set<() => void>();
 
-  /** The caller's credential, which must be an admin's of an active agency. */
-  const admin = (call: CallContext): Credential => {
+  /** The caller's credential, which must be an admin's of an active agency; `seen` learns it even when refused. */
+  const admin = (call: CallContext, seen?: (credential: Credential) => void): Credential => {
     const snapshot = registry.current();
     const credential = credentialOf(call, snapshot);
+    seen?.(credential);
     if (credential.role !== "admin")
       throw new EstelamError(
         "ADMIN_REQUIRED",
@@ -142,8 +143,9 @@ export function createRegistryService(options: RegistryServiceOptions): Registry
       failure,
     });
     try {
-      const credential = admin(call);
-      actor = { agency: credential.agency, credential: credential.id };
+      admin(call, (credential) => {
+        actor = { agency: credential.agency, credential: credential.id };
+      });
       if (request.message.length > MAX_MESSAGE_CHARS)
         violations.push({ field: "message", description: `must be at most ${MAX_MESSAGE_CHARS} characters` });
       else if (!TEXT.test(request.message)) violations.push({ field: "message", description: "must not contain control characters" });

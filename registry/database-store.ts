@@ -157,7 +157,7 @@ export async function createDatabaseRegistryStore(db: Database): Promise<Registr
           await tx.query("select pg_advisory_xact_lock(hashtext($1))", [`estelam-registry:${db.schema}`]);
           const head = await readRevision(tx, undefined);
           const next = (head?.revision ?? 0) + 1;
-          const draft = await theirs(() => decide(head, next));
+          const draft = await theirs(() => decide(head, next, (revision) => readRevision(tx, revision)));
           if (draft === undefined) return undefined;
           for (const document of draft.documents) {
             await tx.query("insert into registry_documents (digest, content) values ($1, $2) on conflict (digest) do nothing", [

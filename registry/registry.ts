@@ -416,11 +416,12 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
   const change = async (
     action: RevisionAction,
     opts: ChangeOptions,
-    next: (head: StoredRevision | undefined) => Promise<NextSet>,
+    next: (head: StoredRevision | undefined, read: (revision: number) => Promise<StoredRevision | undefined>) => Promise<NextSet>,
   ): Promise<ChangeOutcome> => {
     const evaluate = async (
       head: StoredRevision | undefined,
       revision: number,
+      read: (revision: number) => Promise<StoredRevision | undefined>,
     ): Promise<{ outcome: ChangeOutcome; set: NextSet; built: ReturnType<typeof build> }> => {
       const baseRevision = head?.revision ?? 0;
       if (opts.expectedRevision !== 0 && opts.expectedRevision !== baseRevision) {
@@ -429,7 +430,7 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
           `the registry is at revision ${baseRevision}, not ${opts.expectedRevision} as the change expects; review the change again`,
         );
       }
-      const set = await next(head);
+      const set = await next(head, read);
       const changes = diff(head?.documents ?? new Map(), set.documents);
       const built = build(set.forValidation, revision);
       const problems = built.ok ? [] : built.problems;
@@ -448,13 +449,13 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
 
     if (opts.dryRun) {
       const head = await store.read().catch(unavailable);
-      return (await evaluate(head, (head?.revision ?? 0) + 1)).outcome;
+      return (await evaluate(head, (head?.revision ?? 0) + 1, (revision) => store.read(revision).catch(unavailable))).outcome;
     }
 
     let done: { outcome: ChangeOutcome; set: NextSet; built: ReturnType<typeof build> } | undefined;
     const written = await store
-      .change(async (head, revision) => {
-        done = await evaluate(head, revision);
+      .change(async (head, revision, read) => {
+        done = await evaluate(head, revision, read);
         const { outcome, set, built } = done;
         if (!built.ok) throw invalidDocuments(built.problems);
         if (outcome.result === "unchanged") {
@@ -552,8 +553,8 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
       });
     },
     rollback(revision, opts) {
-      return change("rollback", opts, async () => {
-        const target = await store.read(revision);
+      return change("rollback", opts, async (_head, read) => {
+        const target = await read(revision);
         if (target === undefined) throw new EstelamError("REVISION_NOT_FOUND", `the registry has no revision ${revision}`);
         return { documents: target.documents, forValidation: asDocuments(target), rollbackTo: revision };
       });

@@ -78,10 +78,17 @@ export interface RegistryStore {
   read(revision?: number): Promise<StoredRevision | undefined>;
   /**
    * Runs `decide` with the newest revision while holding the registry's write lock (shared by every instance),
-   * and writes what it returns as the next revision. Resolves with the new revision's number, or undefined
+   * and writes what it returns as the next revision. `decide` reads other revisions through `read`, inside
+   * the same transaction (the embedded database serves one transaction at a time). Resolves with the new revision's number, or undefined
    * when `decide` wrote nothing. Errors thrown by `decide` are passed on unchanged.
    */
-  change(decide: (head: StoredRevision | undefined, next: number) => Promise<RevisionDraft | undefined>): Promise<number | undefined>;
+  change(
+    decide: (
+      head: StoredRevision | undefined,
+      next: number,
+      read: (revision: number) => Promise<StoredRevision | undefined>,
+    ) => Promise<RevisionDraft | undefined>,
+  ): Promise<number | undefined>;
   /** Revisions newest first, without their documents. */
   history(limit: number, before?: number): Promise<RevisionRecord[]>;
   /**

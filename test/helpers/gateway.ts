@@ -67,6 +67,10 @@ export interface TestGatewayOptions {
   readonly editDocuments?: (documents: RegistryDocument[]) => void;
   /** `pglite` (default: an embedded database in a fresh folder) or `postgres` (a fresh schema on the test server). */
   readonly database?: "pglite" | "postgres";
+  /** With `postgres`: this schema (shared with another gateway, not dropped on close) instead of a fresh one. */
+  readonly schema?: string;
+  /** With `postgres`: the server's URL, e.g. through a proxy; default the test server. */
+  readonly databaseUrl?: string;
   /** Extra settings (environment variables), e.g. ESTELAM_AUDIT_ACK_TIMEOUT_MS. */
   readonly env?: Readonly<Record<string, string>>;
   /** `kafka` (default) or `file`. */
@@ -81,7 +85,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   options.editDocuments?.(documents);
   const seed = join(dir, "seed.json");
   await writeFile(seed, JSON.stringify(documents.map((d) => d.content)));
-  const schema = options.database === "postgres" ? uniqueSchema("gw") : undefined;
+  const schema = options.database === "postgres" ? (options.schema ?? uniqueSchema("gw")) : undefined;
+  const ownSchema = options.database === "postgres" && options.schema === undefined;
 
   const agencies = await startDemoAgencies({ host: "127.0.0.1", port: 0 });
   const topic = options.topic ?? uniqueTopicName("audit");
@@ -90,7 +95,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ESTELAM_HTTP_ADDRESS: "127.0.0.1:0",
     ESTELAM_DATA_DIR: dir,
     ESTELAM_REGISTRY_SEED: seed,
-    ...(schema === undefined ? {} : { ESTELAM_DATABASE_URL: TEST_DATABASE_URL, ESTELAM_DATABASE_SCHEMA: schema }),
+    ...(schema === undefined ? {} : { ESTELAM_DATABASE_URL: options.databaseUrl ?? TEST_DATABASE_URL, ESTELAM_DATABASE_SCHEMA: schema }),
     ESTELAM_AUDIT_KEY: "integration-test-audit-key-0123456789",
     ESTELAM_AUDIT_TOPIC: topic,
     ESTELAM_AUDIT_TOPIC_PARTITIONS: "1",
@@ -114,7 +119,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     gateway = await startGateway({ config, logger, registryVars: { DEMO_AGENCIES_URL: agencies.url }, defaultMetrics: false });
   } catch (error) {
     await agencies.close();
-    if (schema !== undefined) await dropSchema(schema);
+    if (ownSchema && schema !== undefined) await dropSchema(schema);
     throw error;
   }
   const client = createInquiryClient(gateway.grpcAddress, KEYS.demoBank);
@@ -130,7 +135,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       client.close();
       await gateway.stop(1000);
       await agencies.close();
-      if (schema !== undefined) await dropSchema(schema);
+      if (ownSchema && schema !== undefined) await dropSchema(schema);
     },
   };
 }
