@@ -139,7 +139,7 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     metrics.inquiries.inc({ inquiry_type: inquiryType, requester, responder, outcome });
     metrics.inquirySeconds.observe({ inquiry_type: inquiryType, responder }, seconds);
 
-    // One line per inquiry: ids, catalogue names, outcome and timings only. Nothing the caller typed is
+    // One line per inquiry: ids, registry names, outcome and timings only. Nothing the caller typed is
     // logged (it may hold personal data), and neither are params nor results.
     const line = {
       inquiry_id: ctx.inquiryId,
