@@ -84,7 +84,7 @@ describe("README examples", () => {
       "scripts/estelam registry apply",
       "npx buf curl",
     ]);
-    const env = { ...process.env, ESTELAM_GRPC_ADDRESS: address, ESTELAM_API_KEY: "" };
+    const env: Record<string, string | undefined> = { ...process.env, ESTELAM_GRPC_ADDRESS: address, ESTELAM_API_KEY: "" };
     let last = "";
     for (const command of commands) {
       const exported = /^export (\w+)=(\S+)$/.exec(command);

@@ -141,7 +141,7 @@ describe("the registry at run time", () => {
       requesterCredential: "nix/registry-admin",
       registryChange: { message: "register Shahkar" },
     });
-    expect((made[1]?.registryChange.changes as unknown[]).length).toBe(5);
+    expect(made[1]!.registryChange.changes as unknown[]).toHaveLength(5);
   });
 
   it("refuses a bad document set whole, listing every problem with its file, and changes nothing", async () => {
