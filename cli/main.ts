@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ENV_NOTE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, io, UsageError } from "./args.ts";
+import { runAudit } from "./commands/audit.ts";
 import { runCatalogue } from "./commands/catalogue.ts";
 import { runHealth } from "./commands/health.ts";
 import { runInquire } from "./commands/inquire.ts";
@@ -18,6 +19,7 @@ Commands:
   inquire-csv <file.csv>      ask one inquiry per CSV row; write one result line per row
   catalogue check <file>      validate a catalogue file as the gateway does at start-up
   health                      ask the gateway whether it serves (grpc.health.v1.Health/Check)
+  audit tail                  print the latest audit events as JSON, from Kafka or the local audit file
 
 Run \`estelam <command> --help\` for the options of a command. \`estelam --version\` prints the version.
 
@@ -31,6 +33,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<num
   "inquire-csv": runInquireCsv,
   catalogue: runCatalogue,
   health: runHealth,
+  audit: runAudit,
 };
 
 function version(): string {

@@ -1,33 +1,13 @@
 // The `estelam` command run as a child process, as a user runs it, against a real gateway with the demo
 // agencies on loopback: one inquiry (answer and error), usage errors, catalogue check, bulk inquiries from
 // a CSV file and the health check.
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nationalCodeFromSeed } from "../../core/identifiers.ts";
+import { estelam } from "../helpers/cli.ts";
 import { DEMO_CATALOGUE, KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-
-const CLI = resolve(import.meta.dirname, "../../cli/main.ts");
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `estelam <args>` with only the given ESTELAM_* variables set. */
-function estelam(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Run> {
-  const childEnv: Record<string, string | undefined> = { ...process.env };
-  for (const key of Object.keys(childEnv)) if (key.startsWith("ESTELAM_")) delete childEnv[key];
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...childEnv, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-      done({ code, stdout, stderr });
-    });
-  });
-}
 
 let t: TestGateway;
 let dir: string;
