@@ -3,17 +3,13 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry as PromRegistry } from "prom-client";
-
-export interface ReadinessCheck {
-  readonly name: string;
-  ready(): boolean;
-}
+import type { Readiness } from "./readiness.ts";
 
 export interface OpsHttpServerOptions {
   readonly host: string;
   readonly port: number;
   readonly metrics: PromRegistry;
-  readonly checks: readonly ReadinessCheck[];
+  readonly readiness: Readiness;
 }
 
 export interface OpsHttpServer {
@@ -39,8 +35,7 @@ export function createOpsHttpServer(options: OpsHttpServerOptions): OpsHttpServe
       case "/healthz":
         return send(200, "application/json", `${JSON.stringify({ status: "alive" })}\n`);
       case "/readyz": {
-        const checks = Object.fromEntries(options.checks.map((c) => [c.name, c.ready() ? "ready" : "not_ready"]));
-        const ready = Object.values(checks).every((v) => v === "ready");
+        const { ready, checks } = options.readiness.evaluate();
         return send(ready ? 200 : 503, "application/json", `${JSON.stringify({ status: ready ? "ready" : "not_ready", checks })}\n`);
       }
       default:
