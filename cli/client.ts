@@ -4,7 +4,7 @@
 // never thrown, so callers branch on `ok` as they would on a grpc-js StatusOr. Used by the `estelam`
 // CLI and the integration tests. Decoding is core/status.ts's; this file only reads it out of grpc-js.
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { Client, credentials, status as GrpcCode, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Client, credentials, status as GrpcCode, Metadata, type ServiceError, type StatusObject } from "@grpc/grpc-js";
 import { type DecodedStatus, decodeStatus, STATUS_DETAILS_KEY } from "../core/status.ts";
 import { InquireRequestSchema, type InquireResponse, InquireResponseSchema } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import {
@@ -19,6 +19,7 @@ export const DEFAULT_DEADLINE_MS = 10_000;
 
 const INQUIRE_PATH = "/estelam.inquiry.v1.InquiryService/Inquire";
 const HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check";
+const HEALTH_WATCH_PATH = "/grpc.health.v1.Health/Watch";
 
 export type InquireRequestInit = MessageInitShape<typeof InquireRequestSchema>;
 
@@ -125,6 +126,37 @@ export async function checkHealth(address: string, options: HealthCheckOptions =
   } finally {
     client.close();
   }
+}
+
+export interface HealthWatch {
+  /** Stops watching; `ended` then resolves with CANCELLED. */
+  cancel(): void;
+  /** Resolves with the status the stream ended with (the gateway ends it when it shuts down). */
+  readonly ended: Promise<DecodedStatus>;
+}
+
+/**
+ * Follows grpc.health.v1.Health/Watch: `onStatus` gets the current status, then each change, until the
+ * stream ends or `cancel()` is called.
+ */
+export function watchHealth(address: string, service: string, onStatus: (status: ServingStatus) => void): HealthWatch {
+  const client = new Client(address, credentials.createInsecure());
+  const call = client.makeServerStreamRequest(
+    HEALTH_WATCH_PATH,
+    (name: string) => Buffer.from(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, { service: name }))),
+    (bytes: Buffer) => fromBinary(HealthCheckResponseSchema, bytes),
+    service,
+  );
+  call.on("data", (response: HealthCheckResponse) => onStatus(servingStatus(response)));
+  // Errors also arrive as the final status; listening here keeps them from being thrown.
+  call.on("error", () => undefined);
+  const ended = new Promise<DecodedStatus>((resolve) => {
+    call.on("status", (status: StatusObject) => {
+      client.close();
+      resolve(fromGrpcStatus(status));
+    });
+  });
+  return { cancel: () => call.cancel(), ended };
 }
 
 function servingStatus(response: HealthCheckResponse): ServingStatus {

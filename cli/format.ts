@@ -41,8 +41,31 @@ export function formatResponse(response: InquireResponse): string {
 }
 
 /** `<code> <REASON> (origin: ...; agency: ...): message`, then one line per field violation. */
+/** What went wrong on the way to the gateway, in a few words, from grpc-js's long connection message. */
+function connectionTrouble(message: string): string {
+  const causes: ReadonlyArray<[RegExp, string]> = [
+    [/ECONNREFUSED/, "connection refused"],
+    [/ENOTFOUND|EAI_AGAIN|Name resolution failed|DNS resolution failed/i, "unknown host"],
+    [/ETIMEDOUT|timed out/i, "connection timed out"],
+    [/EHOSTUNREACH|ENETUNREACH/, "host unreachable"],
+    [/ECONNRESET|Connection dropped|socket hang up/i, "connection reset"],
+    [/SSL|TLS|certificate|handshake/i, "TLS handshake failed"],
+  ];
+  return causes.find(([pattern]) => pattern.test(message))?.[1] ?? "no connection";
+}
+
+/**
+ * `<code> <REASON> (origin: ...; agency: ...): message`, then one line per field violation, the retry hint
+ * and the inquiry's tracking code (to quote). A failure to reach the gateway at all is one line saying so.
+ */
 export function formatFailure(status: DecodedStatus, address: string): string {
   const code = grpcCodeName(status.code);
+  if (status.reason === undefined && code === "UNAVAILABLE") {
+    return `UNAVAILABLE: cannot reach the gateway at ${address} (${connectionTrouble(status.message)}); is it running there? (--address or ESTELAM_GRPC_ADDRESS)\n`;
+  }
+  if (status.reason === undefined && code === "DEADLINE_EXCEEDED") {
+    return `DEADLINE_EXCEEDED: no answer from the gateway at ${address} in time (--deadline-ms); is it running there?\n`;
+  }
   const where = [
     status.origin === undefined ? "" : `origin: ${status.origin}`,
     status.agency === undefined ? "" : `agency: ${status.agency}`,
@@ -55,9 +78,7 @@ export function formatFailure(status: DecodedStatus, address: string): string {
   const lines = [`${head}: ${message}`];
   for (const v of status.violations) lines.push(`  - ${v.field}: ${v.description}`);
   if (status.retryAfterMs !== undefined) lines.push(`  retry after ${formatMs(status.retryAfterMs)}`);
-  if (status.reason === undefined && (code === "UNAVAILABLE" || code === "DEADLINE_EXCEEDED")) {
-    lines.push(`  (is the gateway running at ${address}?)`);
-  }
+  if (status.trackingCode !== undefined) lines.push(`  tracking code ${status.trackingCode} (inquiry ${status.inquiryId ?? "?"})`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -68,5 +89,7 @@ export function failureJson(status: DecodedStatus): JsonObject {
   if (status.agency !== undefined) error.agency = status.agency;
   if (status.violations.length > 0) error.violations = status.violations.map((v) => ({ field: v.field, description: v.description }));
   if (status.retryAfterMs !== undefined) error.retryAfterMs = status.retryAfterMs;
+  if (status.inquiryId !== undefined) error.inquiryId = status.inquiryId;
+  if (status.trackingCode !== undefined) error.trackingCode = status.trackingCode;
   return { error };
 }

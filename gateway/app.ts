@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { setLogger as setGrpcLogger } from "@grpc/grpc-js";
 import { builtInConnectorKinds, type ConnectorKinds } from "../connectors/kinds.ts";
 import { createUpstreams, type Upstreams } from "../connectors/upstreams.ts";
+import { Code } from "../core/errors.ts";
 import { file_estelam_inquiry_v1_inquiry, InquiryService } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { file_estelam_registry_v1_registry, RegistryService } from "../gen/estelam/registry/v1/registry_pb.js";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
@@ -22,7 +23,7 @@ import { openDatabase } from "../registry/database-open.ts";
 import { createDatabaseRegistryStore } from "../registry/database-store.ts";
 import { readDocuments } from "../registry/documents.ts";
 import { createRegistry, type Registry, type RegistryStatus, type SeedDocuments } from "../registry/registry.ts";
-import type { GatewayConfig } from "./config.ts";
+import { type GatewayConfig, listenFailure } from "./config.ts";
 import { createDiscovery } from "./discovery.ts";
 import { adaptService, type CallEndInfo } from "./grpc/adapter.ts";
 import { createHealthService } from "./grpc/health.ts";
@@ -31,6 +32,7 @@ import { createGrpcServer } from "./grpc/server.ts";
 import { createOpsHttpServer } from "./http-server.ts";
 import { newInquiryId } from "./ids.ts";
 import { createInquiryService } from "./inquiry-service.ts";
+import { createReadiness } from "./readiness.ts";
 import { createRegistryService } from "./registry-service.ts";
 import { createRequestPath } from "./request-path.ts";
 
@@ -248,7 +250,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const discovery = createDiscovery(registry);
   const registryService = createRegistryService({ registry, audit, auditWhere, logger });
-  const health = createHealthService();
+  let draining = false;
+  const readiness = createReadiness([
+    // Always ready (a revision is served from start-up on); the detail says when the store is away.
+    { name: "registry", ready: () => true, detail: () => registryDetail(registry.status()) },
+    { name: "audit", ready: () => audit.ready() },
+    { name: "serving", ready: () => !draining },
+  ]);
+  // Starts NOT_SERVING: nothing is served until both servers listen and readiness says so.
+  const health = createHealthService({
+    statuses: { "": "NOT_SERVING", [INQUIRY_SERVICE]: "NOT_SERVING", [REGISTRY_SERVICE]: "NOT_SERVING" },
+    refresh: () => void readiness.evaluate(),
+  });
   const services = [
     adaptService(InquiryService, {
       inquire: (request, context) => inquiries.inquire(request, context),
@@ -262,59 +275,55 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       [INQUIRY_SERVICE, REGISTRY_SERVICE, "grpc.health.v1.Health"],
     ),
   ];
-  // grpc_type label per method path, as go-grpc-prometheus names them.
-  const methodTypes = new Map<string, string>();
-  for (const service of services) {
-    for (const method of Object.values(service.definition)) {
-      const type = method.requestStream
-        ? method.responseStream
-          ? "bidi_stream"
-          : "client_stream"
-        : method.responseStream
-          ? "server_stream"
-          : "unary";
-      methodTypes.set(method.path.slice(1), type);
-    }
-  }
   const grpc = createGrpcServer({
     address: `${config.grpc.host}:${config.grpc.port}`,
     services,
+    observer: {
+      started: (method) => metrics.grpcStarted.inc(method),
+      received: (method) => metrics.grpcMsgReceived.inc(method),
+      sent: (method) => metrics.grpcMsgSent.inc(method),
+      handled(method, code, seconds) {
+        metrics.grpcHandled.inc({ ...method, grpc_code: CODE_NAMES[code] ?? String(code) });
+        metrics.grpcHandlingSeconds.observe(method, seconds);
+      },
+    },
     onCallEnd(info: CallEndInfo) {
-      const slash = info.method.lastIndexOf("/");
-      const labels = {
-        grpc_service: info.method.slice(0, slash),
-        grpc_method: info.method.slice(slash + 1),
-        grpc_type: methodTypes.get(info.method) ?? "unary",
-      };
-      metrics.grpcHandled.inc({ ...labels, grpc_code: CODE_NAMES[info.code] ?? String(info.code) });
-      metrics.grpcHandlingSeconds.observe(labels, info.seconds);
+      // The inquiry service logs its own failures; any other handler's internal fault is logged here.
+      if (info.code === Code.INTERNAL && !info.method.startsWith(`${INQUIRY_SERVICE}/`)) {
+        logger.error(
+          { method: info.method, err: info.error instanceof Error ? { type: info.error.name, stack: info.error.stack } : undefined },
+          "call failed inside the gateway",
+        );
+      }
     },
   });
 
-  let draining = false;
-  const http = createOpsHttpServer({
-    host: config.http.host,
-    port: config.http.port,
-    metrics: metrics.registry,
-    checks: [
-      { name: "registry", ready: () => true, detail: () => registryDetail(registry.status()) },
-      { name: "audit", ready: () => audit.ready() },
-      { name: "serving", ready: () => !draining },
-    ],
-  });
+  const http = createOpsHttpServer({ host: config.http.host, port: config.http.port, metrics: metrics.registry, readiness });
 
   let grpcPort: number;
   let httpPort: number;
   try {
-    ({ port: grpcPort } = await grpc.start());
-    ({ port: httpPort } = await http.start());
+    ({ port: grpcPort } = await grpc.start().catch((error: unknown) => {
+      throw listenFailure("the gRPC server", config.grpc, "ESTELAM_GRPC_ADDRESS", error);
+    }));
+    ({ port: httpPort } = await http.start().catch((error: unknown) => {
+      throw listenFailure("the operations HTTP server (/metrics, /readyz)", config.http, "ESTELAM_HTTP_ADDRESS", error);
+    }));
   } catch (error) {
+    readiness.close();
     await grpc.shutdown(0).catch(() => undefined);
     return failed(error);
   }
-  health.setStatus("", "SERVING");
-  health.setStatus(INQUIRY_SERVICE, "SERVING");
-  health.setStatus(REGISTRY_SERVICE, "SERVING");
+  // gRPC health tells what /readyz tells, for the gateway as a whole and for its two services (registry
+  // changes are audited, so they need the audit trail as inquiries do).
+  readiness.onChange((ready) => {
+    const status = ready ? "SERVING" : "NOT_SERVING";
+    health.setStatus("", status);
+    health.setStatus(INQUIRY_SERVICE, status);
+    health.setStatus(REGISTRY_SERVICE, status);
+    if (!ready) logger.warn({ checks: readiness.evaluate().checks }, "not ready: new inquiries are refused");
+    else logger.info("ready");
+  });
   logger.info(
     {
       grpc: `${config.grpc.host}:${grpcPort}`,
@@ -341,6 +350,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     stop(graceMs = config.shutdownGraceMs) {
       stopping ??= (async () => {
         draining = true;
+        readiness.close();
         health.enterShutdown();
         registryService.close();
         await grpc.shutdown(graceMs);

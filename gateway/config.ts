@@ -308,3 +308,20 @@ export function usage(): string {
   ];
   return `${lines.join("\n")}\n`;
 }
+
+/**
+ * The error for a server that cannot listen where the configuration says: what could not listen, where, why
+ * in plain words, and which setting to change.
+ */
+export function listenFailure(what: string, address: HostPort, setting: SettingName, error: unknown): Error {
+  const detail = error instanceof Error ? error.message : String(error);
+  const where = address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  const why = /EADDRINUSE|address already in use/i.test(detail)
+    ? "the port is taken by another process"
+    : /EACCES|permission denied/i.test(detail)
+      ? "permission denied (ports below 1024 need privileges)"
+      : /EADDRNOTAVAIL|ENOTFOUND|cannot assign/i.test(detail)
+        ? "this machine has no such address"
+        : detail;
+  return new Error(`${what} cannot listen on ${where}: ${why}; set ${setting} to another host:port`, { cause: error });
+}

@@ -5,19 +5,13 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry as PromRegistry } from "prom-client";
-
-export interface ReadinessCheck {
-  readonly name: string;
-  ready(): boolean;
-  /** What an operator should know about this check, ready or not. */
-  detail?(): string | undefined;
-}
+import type { Readiness } from "./readiness.ts";
 
 export interface OpsHttpServerOptions {
   readonly host: string;
   readonly port: number;
   readonly metrics: PromRegistry;
-  readonly checks: readonly ReadinessCheck[];
+  readonly readiness: Readiness;
 }
 
 export interface OpsHttpServer {
@@ -43,14 +37,7 @@ export function createOpsHttpServer(options: OpsHttpServerOptions): OpsHttpServe
       case "/healthz":
         return send(200, "application/json", `${JSON.stringify({ status: "alive" })}\n`);
       case "/readyz": {
-        const checks = Object.fromEntries(options.checks.map((c) => [c.name, c.ready() ? "ready" : "not_ready"]));
-        const ready = Object.values(checks).every((v) => v === "ready");
-        const details = Object.fromEntries(
-          options.checks.flatMap((c) => {
-            const detail = c.detail?.();
-            return detail === undefined ? [] : [[c.name, detail]];
-          }),
-        );
+        const { ready, checks, details } = options.readiness.evaluate();
         const body = { status: ready ? "ready" : "not_ready", checks, ...(Object.keys(details).length > 0 ? { details } : {}) };
         return send(ready ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
       }

@@ -2,7 +2,7 @@
 // registry is seeded from the demo documents, which point at them, so inquiries are answered out of the box.
 import { type DemoAgencies, startDemoAgencies } from "../simulators/demo-agencies/server.ts";
 import { type RunningGateway, startGateway } from "./app.ts";
-import { ConfigError, resolveConfig, usage } from "./config.ts";
+import { ConfigError, listenFailure, resolveConfig, usage } from "./config.ts";
 import { demoBanner } from "./demo-banner.ts";
 
 async function main(): Promise<void> {
@@ -15,7 +15,9 @@ async function main(): Promise<void> {
   let gateway: RunningGateway | undefined;
   const vars: Record<string, string | undefined> = { ...process.env };
   if (config.demo) {
-    agencies = await startDemoAgencies({ host: config.demoAgencies.host, port: config.demoAgencies.port });
+    agencies = await startDemoAgencies({ host: config.demoAgencies.host, port: config.demoAgencies.port }).catch((error: unknown) => {
+      throw listenFailure("the demo agencies", config.demoAgencies, "ESTELAM_DEMO_AGENCIES_ADDRESS", error);
+    });
     vars.DEMO_AGENCIES_URL ??= agencies.url;
   }
   try {

@@ -9,8 +9,14 @@ export const INQUIRY_BUCKETS = [
 ];
 const GRPC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+type GrpcLabels = "grpc_service" | "grpc_method" | "grpc_type";
+
 export interface GatewayMetrics {
   readonly registry: Registry;
+  /** The go-grpc-prometheus server set: started, messages received and sent, handled (by code), handling time. */
+  readonly grpcStarted: Counter<GrpcLabels>;
+  readonly grpcMsgReceived: Counter<GrpcLabels>;
+  readonly grpcMsgSent: Counter<GrpcLabels>;
   readonly grpcHandled: Counter<"grpc_service" | "grpc_method" | "grpc_type" | "grpc_code">;
   readonly grpcHandlingSeconds: Histogram<"grpc_service" | "grpc_method" | "grpc_type">;
   readonly inquiries: Counter<"inquiry_type" | "requester" | "responder" | "outcome">;
@@ -33,9 +39,18 @@ export interface MetricsOptions {
   readonly defaultMetrics?: boolean;
 }
 
+/**
+ * prom-client's default metrics include three gauges named `*_total` (promtool warns: only counters end in
+ * `_total`). Each is the sum of a by-type gauge that stays (`nodejs_active_handles{type}` ...).
+ */
+const MISNAMED_DEFAULT_GAUGES = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
 export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const registry = options.registry ?? new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
   const pendingSources = new Map<string, () => number>();
   let registryStatus: (() => { readonly revision: number; readonly staleSeconds: number }) | undefined;
@@ -57,6 +72,24 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   });
   return {
     registry,
+    grpcStarted: new Counter({
+      name: "grpc_server_started_total",
+      help: "RPCs started on the server, including those refused before a handler ran.",
+      labelNames: ["grpc_service", "grpc_method", "grpc_type"],
+      registers,
+    }),
+    grpcMsgReceived: new Counter({
+      name: "grpc_server_msg_received_total",
+      help: "Request messages received on the server.",
+      labelNames: ["grpc_service", "grpc_method", "grpc_type"],
+      registers,
+    }),
+    grpcMsgSent: new Counter({
+      name: "grpc_server_msg_sent_total",
+      help: "Response messages sent by the server.",
+      labelNames: ["grpc_service", "grpc_method", "grpc_type"],
+      registers,
+    }),
     grpcHandled: new Counter({
       name: "grpc_server_handled_total",
       help: "RPCs completed on the server, by status code.",

@@ -11,6 +11,12 @@
 #   bash scripts/kafka.sh status   exit 0 and print KAFKA_BROKERS=... when it runs and answers, 1 otherwise
 #   bash scripts/kafka.sh logs     print the tail of the broker log
 #   bash scripts/kafka.sh reset    stop and delete the broker's data (topics and offsets)
+#   bash scripts/kafka.sh tool NAME [ARGS...]
+#                                  run one of Kafka's own command-line tools from the same jars, e.g.
+#                                  tool kafka-console-consumer --bootstrap-server 127.0.0.1:19092 \
+#                                    --topic estelam.audit.v1 --from-beginning --property print.key=true
+#                                  (NAME: kafka-console-consumer, kafka-console-producer, kafka-topics,
+#                                  kafka-consumer-groups, kafka-get-offsets)
 #
 # Environment: KAFKA_PORT (default 19092), KAFKA_CONTROLLER_PORT (19093), KAFKA_VERSION (the pom's 3.9 patch),
 # KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_JVM_OPTS (more JVM flags), KAFKA_START_TIMEOUT seconds (90),
@@ -59,7 +65,7 @@ kafka_version() {
 }
 
 jars_present() {
-  [ -f "$libs/.complete" ] && [ -f "$libs/kafka_2.13-$(kafka_version).jar" ]
+  [ -f "$libs/.complete" ] && [ -f "$libs/kafka_2.13-$(kafka_version).jar" ] && [ -f "$libs/kafka-tools-$(kafka_version).jar" ]
 }
 
 cmd_fetch() {
@@ -303,6 +309,30 @@ with_lock() {
   fi
 }
 
+# Kafka's tools by the names of the scripts in Kafka's own bin/ folder.
+tool_class() {
+  case "$1" in
+    kafka-console-consumer) echo org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+    kafka-console-producer) echo kafka.tools.ConsoleProducer ;;
+    kafka-topics) echo org.apache.kafka.tools.TopicCommand ;;
+    kafka-consumer-groups) echo org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+    kafka-get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
+    *) return 1 ;;
+  esac
+}
+
+cmd_tool() {
+  local name="${1:-}" class
+  class="$(tool_class "$name")" || die "unknown tool '$name' (kafka-console-consumer, kafka-console-producer, kafka-topics, kafka-consumer-groups, kafka-get-offsets)"
+  shift
+  need_java
+  with_lock "$cache/fetch.lock" cmd_fetch
+  # The tools log through log4j to stderr, warnings only, so their output stays clean.
+  mkdir -p "$cache"
+  printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=[%%d] %%p %%m (%%c)%%n\n' >"$cache/tools-log4j.properties"
+  exec java -Xmx256m -Djava.awt.headless=true -Dlog4j.configuration="file:$cache/tools-log4j.properties" -cp "$libs/*" "$class" "$@"
+}
+
 case "${1:-}" in
   fetch) with_lock "$cache/fetch.lock" cmd_fetch ;;
   start) with_lock "$cache/fetch.lock" cmd_fetch && with_lock "$state/instance.lock" cmd_start ;;
@@ -310,5 +340,6 @@ case "${1:-}" in
   status) cmd_status ;;
   logs) print_tail "${2:-80}" ;;
   reset) with_lock "$state/instance.lock" cmd_reset ;;
-  *) echo "usage: bash scripts/kafka.sh fetch|start|stop|status|logs|reset" >&2; exit 2 ;;
+  tool) shift; cmd_tool "$@" ;;
+  *) echo "usage: bash scripts/kafka.sh fetch|start|stop|status|logs|reset|tool NAME [ARGS...]" >&2; exit 2 ;;
 esac

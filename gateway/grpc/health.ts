@@ -11,6 +11,8 @@ export type ServingStatus = "SERVING" | "NOT_SERVING";
 export interface HealthServiceOptions {
   /** Initial statuses by service name; the overall status "" is SERVING unless given here. */
   readonly statuses?: Readonly<Record<string, ServingStatus>>;
+  /** Brings the statuses up to date (through setStatus) before Check, List and Watch answer. */
+  readonly refresh?: () => void;
 }
 
 export interface HealthService {
@@ -43,6 +45,7 @@ export function createHealthService(options: HealthServiceOptions = {}): HealthS
 
   const service = adaptService(Health, {
     async check(request) {
+      options.refresh?.();
       if (!statuses.has(request.service)) {
         throw new ProtocolStatusError(Code.NOT_FOUND, `unknown service "${request.service}"`);
       }
@@ -50,12 +53,14 @@ export function createHealthService(options: HealthServiceOptions = {}): HealthS
     },
 
     async list() {
+      options.refresh?.();
       const all: Record<string, { status: Wire }> = {};
       for (const name of statuses.keys()) all[name] = { status: wireStatus(name) };
       return { statuses: all };
     },
 
     watch(request, context, send) {
+      options.refresh?.();
       return new Promise<void>((resolve) => {
         // Per the protocol: the current status first, then one message per change, until cancelled.
         let last: Wire | undefined;

@@ -2,13 +2,16 @@
 // shuts down gracefully (in-flight calls may finish within the grace period, then the rest are cut).
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import type { AdaptedService, AdapterOptions } from "./adapter.ts";
+import { type CallObserver, callMetricsInterceptor, observeUnknownMethods } from "./server-metrics.ts";
 
 export interface GrpcServerOptions {
   /** `host:port`; port 0 picks a free port, reported by start(). */
   readonly address: string;
   readonly services: readonly AdaptedService[];
-  /** Called once per handled call of every service (metrics). */
+  /** Called once per call that reached a handler, with what the handler threw (for the gateway's own logs). */
   readonly onCallEnd?: AdapterOptions["onCallEnd"];
+  /** Sees every call the server gets, handlers or not (metrics). */
+  readonly observer?: CallObserver;
   /** Largest request message accepted; larger ones get RESOURCE_EXHAUSTED from grpc-js. Default 1 MiB. */
   readonly maxReceiveMessageBytes?: number;
 }
@@ -33,11 +36,14 @@ function serverOptions(options: GrpcServerOptions): ServerOptions {
     "grpc.max_connection_idle_ms": 10 * 60_000,
     // Bound the streams one connection may open at once; one caller should not starve the rest.
     "grpc.max_concurrent_streams": 1000,
+    // Metrics first: grpc-js wraps interceptors in list order, so the first sees what the others send.
+    interceptors: options.observer === undefined ? [] : [callMetricsInterceptor(options.observer)],
   };
 }
 
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const server = new Server(serverOptions(options));
+  if (options.observer !== undefined) observeUnknownMethods(server, options.observer);
   const adapterOptions: AdapterOptions = options.onCallEnd ? { onCallEnd: options.onCallEnd } : {};
   for (const service of options.services) {
     server.addService(service.definition, service.implement(adapterOptions));
@@ -48,8 +54,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       return new Promise((resolve, reject) => {
         // Plaintext for now; TLS (and mutual TLS between agencies) replaces these credentials later.
         server.bindAsync(options.address, ServerCredentials.createInsecure(), (error, port) => {
-          // grpc-js words this as "No address added out of total N resolved errors: [...]"; say what it means.
-          if (error) reject(new Error(`the gRPC server cannot listen on ${options.address}: ${error.message}`, { cause: error }));
+          if (error) reject(error);
           else resolve({ port });
         });
       });

@@ -77,6 +77,8 @@ export interface TestGatewayOptions {
   readonly audit?: "kafka" | "file";
   /** A topic created beforehand; by default a fresh one. */
   readonly topic?: string;
+  /** Process metrics (CPU, memory, event loop) in /metrics; off by default, as they cost a timer. */
+  readonly defaultMetrics?: boolean;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -116,7 +118,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const logger = createLogger({ level: "info", destination, instance: config.instance });
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway({ config, logger, registryVars: { DEMO_AGENCIES_URL: agencies.url }, defaultMetrics: false });
+    gateway = await startGateway({
+      config,
+      logger,
+      registryVars: { DEMO_AGENCIES_URL: agencies.url },
+      defaultMetrics: options.defaultMetrics ?? false,
+    });
   } catch (error) {
     await agencies.close();
     if (ownSchema && schema !== undefined) await dropSchema(schema);

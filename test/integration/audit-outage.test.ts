@@ -7,10 +7,12 @@ import { promisify } from "node:util";
 import { fromBinary } from "@bufbuild/protobuf";
 import kafkajs from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkHealth, watchHealth } from "../../cli/client.ts";
 import { Code } from "../../core/errors.ts";
 import { startGateway } from "../../gateway/app.ts";
 import { resolveConfig } from "../../gateway/config.ts";
 import { type AuditEvent, AuditEventSchema, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { InquiryService } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { createLogger } from "../../observability/logger.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { freePort } from "../helpers/gateway-process.ts";
@@ -76,6 +78,11 @@ describe("audit trail outage", () => {
   }, 120_000);
 
   it("withholds answers while Kafka is down, stops asking agencies, then recovers and delivers every record once", async () => {
+    // gRPC health follows readiness: a probe watching the inquiry service sees the outage and the recovery.
+    const watched: string[] = [];
+    const watch = watchHealth(t.gateway.grpcAddress, InquiryService.typeName, (status) => watched.push(status));
+    await expect.poll(() => watched).toEqual(["SERVING"]);
+
     const before = await t.client.inquire(identity);
     expect(before.ok).toBe(true);
 
@@ -91,14 +98,25 @@ describe("audit trail outage", () => {
     await expect.poll(async () => (await fetch(`${t.gateway.httpUrl}/readyz`)).status, { timeout: 15_000 }).toBe(503);
     const body = (await (await fetch(`${t.gateway.httpUrl}/readyz`)).json()) as { checks: Record<string, string> };
     expect(body.checks.audit).toBe("not_ready");
+    for (const service of ["", InquiryService.typeName]) {
+      expect(await checkHealth(t.gateway.grpcAddress, { service })).toEqual({ ok: true, status: "NOT_SERVING" });
+    }
+    expect(watched).toEqual(["SERVING", "NOT_SERVING"]);
     const refused = await t.client.inquire(identity);
     expect(!refused.ok && refused.status.reason).toBe("AUDIT_UNAVAILABLE");
+    // The refusal names its inquiry, which has its own audit record below.
+    const refusedIds = refused.ok ? undefined : { inquiryId: refused.status.inquiryId, trackingCode: refused.status.trackingCode };
+    expect(refusedIds?.inquiryId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(refusedIds?.trackingCode).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
     expect(t.agencies.stats().nocr.received).toBe(asked + 1); // refused before any agency was asked
 
     await broker("start");
     await expect.poll(async () => (await fetch(`${t.gateway.httpUrl}/readyz`)).status, { timeout: 60_000, interval: 500 }).toBe(200);
     const after = await t.client.inquire(identity);
     expect(after.ok).toBe(true);
+    expect(await checkHealth(t.gateway.grpcAddress, { service: InquiryService.typeName })).toEqual({ ok: true, status: "SERVING" });
+    await expect.poll(() => watched).toEqual(["SERVING", "NOT_SERVING", "SERVING"]);
+    watch.cancel();
 
     // Every inquiry has exactly one record: the answered ones, the withheld one and the refused one (beside
     // the record of the registry's first revision).
@@ -112,6 +130,12 @@ describe("audit trail outage", () => {
     if (after.ok) expect(ids).toContain(after.response.inquiryId);
     expect(events.filter((e) => e.outcome === Outcome.ANSWERED)).toHaveLength(3);
     expect(events.filter((e) => e.faultReason === "AUDIT_UNAVAILABLE")).toHaveLength(1);
+    const refusedEvent = events.find((e) => e.inquiryId === refusedIds?.inquiryId);
+    expect(refusedEvent).toMatchObject({
+      trackingCode: refusedIds?.trackingCode,
+      faultReason: "AUDIT_UNAVAILABLE",
+      outcome: Outcome.FAILED,
+    });
   }, 240_000);
 });
 

@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nationalCodeFromSeed } from "../../core/identifiers.ts";
-import { estelam } from "../helpers/cli.ts";
+import { estelam, spawnEstelam } from "../helpers/cli.ts";
 import { DEMO_REGISTRY, demoDocuments, findDocument, KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { freePort } from "../helpers/gateway-process.ts";
 
 let t: TestGateway;
 let dir: string;
@@ -209,5 +210,26 @@ describe("estelam health", () => {
     const run = await estelam(["health", "--address", t.gateway.grpcAddress]);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe("SERVING\n");
+  });
+
+  it("follows the status with --watch until Ctrl-C", async () => {
+    const watch = spawnEstelam(["health", "--watch"], { ESTELAM_GRPC_ADDRESS: t.gateway.grpcAddress });
+    await expect.poll(() => watch.stdout(), { timeout: 10_000 }).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z SERVING\n$/);
+    watch.child.kill("SIGINT");
+    expect(await watch.exited).toBe(0);
+  });
+});
+
+describe("a gateway that cannot be reached", () => {
+  it.each([
+    ["inquire", [...identityMatch, "-p", "national_code=0012345679"]],
+    ["health", ["health"]],
+  ])("is one readable line from estelam %s, naming the address and the setting", async (_name, args) => {
+    const port = await freePort();
+    const run = await estelam(args, { ESTELAM_GRPC_ADDRESS: `127.0.0.1:${port}`, ESTELAM_API_KEY: KEYS.demoBank });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `UNAVAILABLE: cannot reach the gateway at 127.0.0.1:${port} (connection refused); is it running there? (--address or ESTELAM_GRPC_ADDRESS)\n`,
+    );
   });
 });

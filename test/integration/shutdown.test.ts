@@ -2,6 +2,7 @@
 // period (each with its audit record), and exits cleanly.
 import { readFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
+import { watchHealth } from "../../cli/client.ts";
 import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
 import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { createInquiryClient } from "../helpers/client.ts";
@@ -31,6 +32,9 @@ describe("graceful shutdown", () => {
         purpose: "kyc.address-verification",
         endUser: "shutdown-test",
       });
+    const watched: string[] = [];
+    const watch = watchHealth(gateway.grpcAddress, "", (status) => watched.push(status));
+    await expect.poll(() => watched).toEqual(["SERVING"]);
     const inFlight = Array.from({ length: 10 }, ask);
     await new Promise((r) => setTimeout(r, 200));
     const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
@@ -42,6 +46,9 @@ describe("graceful shutdown", () => {
     expect(results.map((r) => r.ok && r.response.answer)).toEqual(Array(10).fill(Answer.FOUND));
     expect(late.ok).toBe(false);
     expect(await exited).toBe(0);
+    // Draining is reported to health watchers before the stream ends.
+    expect(watched).toEqual(["SERVING", "NOT_SERVING"]);
+    await watch.ended;
     client.close();
 
     const records = (await readFile(gateway.auditFile, "utf8"))

@@ -89,13 +89,33 @@ describe("gateway start-up failures", () => {
     try {
       const { code, stderr } = await runGateway(settings);
       expect(code).toBe(1);
-      expect(stderr).toMatch(/could not start: the gRPC server cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+      expect(stderr).toContain(
+        `could not start: the gRPC server cannot listen on 127.0.0.1:${port}: the port is taken by another process; set ESTELAM_GRPC_ADDRESS to another host:port`,
+      );
       // The demo agencies and the ops server it had started are gone with it.
       const agencies = await fetch(`http://${settings.ESTELAM_DEMO_AGENCIES_ADDRESS}/_control/stats`).then(
         () => "up",
         () => "down",
       );
       expect(agencies).toBe("down");
+    } finally {
+      taken.close();
+    }
+  });
+
+  it.each([
+    ["ESTELAM_HTTP_ADDRESS", "the operations HTTP server (/metrics, /readyz)"],
+    ["ESTELAM_DEMO_AGENCIES_ADDRESS", "the demo agencies"],
+  ] as const)("a port already in use by %s names that setting", async (setting, what) => {
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, "127.0.0.1", done));
+    const { port } = taken.address() as { port: number };
+    try {
+      const { code, stderr } = await runGateway({ ...(await ports()), [setting]: `127.0.0.1:${port}` });
+      expect(code).toBe(1);
+      expect(stderr).toContain(
+        `${what} cannot listen on 127.0.0.1:${port}: the port is taken by another process; set ${setting} to another host:port`,
+      );
     } finally {
       taken.close();
     }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests use, when they are missing: promtool (package prometheus) checks
+# /metrics; Python's grpcio and protobuf play a client the project did not write. Needs root and apt-get;
+# otherwise it names the packages to install and fails.
+set -euo pipefail
+packages=()
+command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+/usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1 || packages+=(python3-grpcio python3-protobuf)
+[ "${#packages[@]}" -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "the tests need these Debian packages: ${packages[*]} (as root: apt-get install ${packages[*]})" >&2
+  exit 1
+fi
+echo "installing Debian packages the tests use: ${packages[*]}" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
