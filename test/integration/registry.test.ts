@@ -2,11 +2,13 @@
 // real gateway (embedded PGlite) and the demo agencies: a new agency and inquiry type answerable at once
 // and discoverable by its callers, diff, history, get, rollback; a bad set refused whole with every problem;
 // non-admins refused and recorded; in-flight inquiries finishing on their revision while a replaced
-// endpoint closes after its last call; a revoked grant refused at once while load runs, with no other failure.
+// endpoint closes after its last call; a revoked grant refused at once while load runs, with no other failure;
+// and a restart that keeps what was applied.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createInquiryClient } from "../../cli/client.ts";
 import { createRegistryClient, type RegistryClient } from "../../cli/registry-client.ts";
 import { Code } from "../../core/errors.ts";
 import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
@@ -14,6 +16,7 @@ import { ChangeResult } from "../../gen/estelam/registry/v1/registry_pb.js";
 import { type DemoAgencies, startDemoAgencies } from "../../simulators/demo-agencies/server.ts";
 import { estelam } from "../helpers/cli.ts";
 import { KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 
 const CRA = resolve(import.meta.dirname, "../../registry/catalogues/examples/cra-shahkar.yaml");
 
@@ -326,4 +329,33 @@ describe("a new revision while inquiries run", () => {
     expect(after.length).toBeGreaterThan(10);
     expect(after.filter((d) => d.reason !== "ACCESS_DENIED")).toEqual([]);
   });
+});
+
+describe("a restart", () => {
+  it("keeps what was applied: the seed documents only fill an empty store", async () => {
+    const data = await mkdtemp(join(tmpdir(), "estelam-restart-"));
+    const first = await startGatewayProcess({ ESTELAM_DATA_DIR: data });
+    let second: GatewayProcess | undefined;
+    try {
+      const applied = await estelam(["registry", "apply", "-f", CRA], {
+        ESTELAM_GRPC_ADDRESS: first.grpcAddress,
+        ESTELAM_API_KEY: KEYS.admin,
+      });
+      expect(applied.code).toBe(0);
+      first.child.kill("SIGTERM");
+      await new Promise((done) => first.child.once("exit", done));
+
+      second = await startGatewayProcess({ ESTELAM_DATA_DIR: data });
+      const bank = createInquiryClient(second.grpcAddress, { apiKey: KEYS.demoBank });
+      const answer = await bank.inquire(shahkar);
+      bank.close();
+      expect(answer.ok && answer.response.responder).toBe("cra");
+      const history = await estelam(["registry", "history"], { ESTELAM_GRPC_ADDRESS: second.grpcAddress, ESTELAM_API_KEY: KEYS.admin });
+      expect(history.stdout.trim().split("\n")).toHaveLength(3); // header, revision 2, revision 1
+    } finally {
+      first.child.kill("SIGKILL");
+      second?.child.kill("SIGKILL");
+      await rm(data, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
