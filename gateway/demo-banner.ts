@@ -8,7 +8,7 @@ export function demoBanner(gateway: RunningGateway, agenciesUrl: string): string
     "Estelam is running in demo mode.",
     `  gRPC      ${gateway.grpcAddress}  (estelam.inquiry.v1.InquiryService, estelam.registry.v1.RegistryService, grpc.health.v1.Health, reflection)`,
     `  HTTP      ${gateway.httpUrl}/metrics  /healthz  /readyz`,
-    `  agencies  ${agenciesUrl}  (demo NOCR, Iran Post, Central Bank)`,
+    `  agencies  ${agenciesUrl}  (demo NOCR, Iran Post, Central Bank; and CRA, which README "Register an agency" adds)`,
     `  audit     ${gateway.audit.kind === "file" ? "local file (set KAFKA_BROKERS for Kafka)" : "Kafka"}`,
     `  registry  revision ${gateway.registry.record().revision} in ${gateway.database.kind === "pglite" ? `the embedded database ${gateway.database.location}` : `PostgreSQL ${gateway.database.location}`}`,
     `            change it with: ESTELAM_API_KEY=${DEMO_ADMIN_KEY} scripts/estelam registry --help (README, "Register an agency")`,
