@@ -431,7 +431,9 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
   for (const e of entries("Binding")) {
     const { c, spec } = e;
     const type = inquiryTypes.get(e.name);
-    if (type === undefined) c.issue("metadata.name", `unknown inquiry type '${e.name}' (a binding is named after its inquiry type)`);
+    // An inquiry type that is given but has problems of its own is reported there, not again here.
+    if (type === undefined && !entries("InquiryType").some((x) => x.name === e.name))
+      c.issue("metadata.name", `unknown inquiry type '${e.name}' (a binding is named after its inquiry type)`);
     const o = c.object(spec, "spec", ["endpoints"]);
     if (o === undefined) continue;
     const list = c.list(o.endpoints, "spec.endpoints");

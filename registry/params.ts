@@ -205,7 +205,16 @@ export function createSchemaCompiler(): SchemaCompiler {
     try {
       return ajv.compile(copy);
     } catch (error) {
-      issues.push({ path, message: `does not compile: ${(error as Error).message}` });
+      const message = (error as Error).message;
+      // Ajv words an unknown format as "ignored", but in strict mode it stops the schema: say where and why.
+      const format = /^unknown format "(.*)" ignored in schema at path "#(.*)"$/.exec(message);
+      if (format !== null) {
+        const at = pointerToPath(format[2] ?? "");
+        issues.push({
+          path: `${path}${at === "" ? "" : `.${at}`}.format`,
+          message: `unknown format "${format[1]}" (Estelam's: ${Object.keys(IDENTIFIER_KINDS).join(", ")}; or a standard one such as date, email, uri)`,
+        });
+      } else issues.push({ path, message: `does not compile: ${message}` });
       return undefined;
     }
   };

@@ -86,7 +86,9 @@ describe("registry documents", () => {
     expect(problems(documents)).toEqual(
       expect.arrayContaining([
         "bad.yaml#1 InquiryType/nobody.thing.v1 metadata.name: unknown agency 'nobody' (the agency that answers comes first in the id)",
-        expect.stringMatching(/^bad\.yaml#2 InquiryType\/post\.parcel\.v1 spec\.params: .*unknown format "postcode"/),
+        expect.stringMatching(
+          /^bad\.yaml#2 InquiryType\/post\.parcel\.v1 spec\.params\.properties\.code\.format: unknown format "postcode"/,
+        ),
         "bad.yaml#3 Binding/post.parcel.v1 spec.endpoints[0].endpoint: unknown endpoint 'post/backup' (no Endpoint/post/backup document)",
         "bad.yaml#4 Grant/demo-bank/nowhere spec.inquiryType: unknown inquiry type 'nocr.unknown.v1'",
         "bad.yaml#4 Grant/demo-bank/nowhere spec.purposes: must list at least one purpose code",
