@@ -34,7 +34,7 @@ export interface RegistryClient {
   get: Unary<typeof RegistryService.method.get.input, typeof RegistryService.method.get.output>;
   list: Unary<typeof RegistryService.method.list.input, typeof RegistryService.method.list.output>;
   history: Unary<typeof RegistryService.method.history.input, typeof RegistryService.method.history.output>;
-  /** Calls `onMessage` for every revision the gateway starts serving; resolves when the stream ends. */
+  /** Calls `onMessage` for every revision the gateway starts serving; resolves when the stream ends or `signal` aborts. */
   watch(
     onMessage: (message: MessageShape<typeof RegistryService.method.watch.output>) => void,
     signal?: AbortSignal,
@@ -93,7 +93,9 @@ export function createRegistryClient(address: string, apiKey: string): RegistryC
       s.on("data", (message: MessageShape<O>) => onMessage(message));
       s.on("error", (error: Parameters<typeof fromGrpcStatus>[0] & Error) => {
         signal?.removeEventListener("abort", onAbort);
-        resolve({ ok: false, status: fromGrpcStatus(error), error: error as CallFailure["error"] });
+        // Cancelled through `signal`: the caller ended the stream, which is not a failure.
+        if (signal?.aborted) resolve({ ok: true, response: undefined });
+        else resolve({ ok: false, status: fromGrpcStatus(error), error: error as CallFailure["error"] });
       });
       s.on("end", () => {
         signal?.removeEventListener("abort", onAbort);

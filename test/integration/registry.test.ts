@@ -12,7 +12,7 @@ import { createInquiryClient } from "../../cli/client.ts";
 import { createRegistryClient, type RegistryClient } from "../../cli/registry-client.ts";
 import { Code } from "../../core/errors.ts";
 import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
-import { ChangeResult } from "../../gen/estelam/registry/v1/registry_pb.js";
+import { ChangeResult, RevisionAction } from "../../gen/estelam/registry/v1/registry_pb.js";
 import { type DemoAgencies, startDemoAgencies } from "../../simulators/demo-agencies/server.ts";
 import { estelam } from "../helpers/cli.ts";
 import { KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
@@ -231,6 +231,40 @@ describe("the registry at run time", () => {
       /^ {2}- registry Grant\/tax-office\/cbi\.iban-owner\.v1 metadata\.name: unknown agency 'tax-office'/m,
     );
     expect(t.gateway.registry.record().revision).toBe(revision);
+  });
+});
+
+describe("watching the registry", () => {
+  it("streams the revision served, then each new one as this instance starts serving it", async () => {
+    const seen: Array<{ revision: number; action: number; changes: string[] }> = [];
+    const stop = new AbortController();
+    const watching = registry.watch((message) => {
+      const r = message.revision;
+      if (r !== undefined)
+        seen.push({ revision: Number(r.revision), action: r.action, changes: r.changes.map((c) => `${c.kind}/${c.name}`) });
+    }, stop.signal);
+    await expect.poll(() => seen.length).toBe(1);
+    const now = seen[0]?.revision ?? 0;
+    expect(now).toBe(t.gateway.registry.record().revision);
+
+    const grant = {
+      source: "watch.yaml#1",
+      content: {
+        apiVersion: "estelam.ir/v1",
+        kind: "Grant",
+        metadata: { name: "tax-office/post.address-by-postcode.v1" },
+        spec: { inquiryType: "post.address-by-postcode.v1", purposes: ["tax.audit"] },
+      },
+    };
+    const applied = await registry.apply({ documents: [grant], message: "watched" });
+    if (!applied.ok) throw new Error(applied.status.message);
+    await expect.poll(() => seen.length).toBe(2);
+    expect(seen[1]).toEqual({ revision: now + 1, action: RevisionAction.APPLY, changes: ["Grant/tax-office/post.address-by-postcode.v1"] });
+
+    const bare = await estelam(["registry", "watch", "--api-key", KEYS.demoBank], { ESTELAM_GRPC_ADDRESS: t.gateway.grpcAddress });
+    expect(bare.stderr).toMatch(/^PERMISSION_DENIED ADMIN_REQUIRED/);
+    stop.abort();
+    expect((await watching).ok).toBe(true);
   });
 });
 

@@ -35,7 +35,7 @@ export async function runWatch(args: readonly string[]): Promise<number> {
       else io.out(formatHistory([message.revision]).split("\n")[1] ?? "");
       if (values.json !== true) io.out("\n");
     }, stop.signal);
-    if (!result.ok && !stop.signal.aborted) return failed(result, address, values.json);
+    if (!result.ok) return failed(result, address, values.json);
     return EXIT_OK;
   } finally {
     process.off("SIGINT", onSignal);
