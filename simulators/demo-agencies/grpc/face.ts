@@ -45,8 +45,8 @@ function hugeMessage(bytes: number): Buffer {
   return Buffer.concat([Buffer.from([0xc2, 0x3e, ...length]), Buffer.alloc(bytes, 0x41)]);
 }
 
-/** Bytes no protobuf decoder accepts: wire type 7 does not exist. */
-const INVALID_PROTOBUF = Buffer.from([0x0f, 0xff, 0xff, 0x01]);
+/** Bytes no protobuf decoder accepts: field 15 claims 100 bytes of content and the message ends after 2. */
+const INVALID_PROTOBUF = Buffer.from([0x7a, 0x64, 0x41, 0x41]);
 
 type Result = { readonly ok: true; readonly value: object } | { readonly ok: false; readonly code: grpc.status; readonly details: string };
 
