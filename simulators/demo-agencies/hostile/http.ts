@@ -1,7 +1,6 @@
 // Hostile answers over HTTP: what a broken, compromised or simply careless upstream sends back. Every
 // one is generated as it is sent, with backpressure, so asking for a gigabyte costs the simulator a few
 // kilobytes of memory; and every one stops as soon as the client goes away.
-import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AgencyName } from "../agencies.ts";
 import type { FaultSettings, HostileMode } from "../faults.ts";
@@ -51,12 +50,20 @@ function envelopeOpen(format: BodyFormat): string {
 const ENVELOPE_CLOSE = "</soap:Body></soap:Envelope>";
 
 /** Resolves once the response can take more, or false if the client has gone. */
-async function writeChunk(res: ServerResponse, chunk: string | Buffer): Promise<boolean> {
-  if (res.destroyed) return false;
-  if (res.write(chunk)) return true;
-  const closed = once(res, "close").then(() => false);
-  const drained = once(res, "drain").then(() => true);
-  return Promise.race([drained, closed]);
+function writeChunk(res: ServerResponse, chunk: string | Buffer): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  if (res.write(chunk)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onDrain = (): void => {
+      res.off("close", onClose);
+      resolve(true);
+    };
+    const onClose = (): void => {
+      res.off("drain", onDrain);
+      resolve(false);
+    };
+    res.once("drain", onDrain).once("close", onClose);
+  });
 }
 
 /** Streams `prefix`, then whatever `next` yields until it returns undefined, then `suffix`. */
