@@ -87,7 +87,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     gateway = await startGateway({
       config,
       logger,
-      catalogueVars: { DEMO_AGENCIES_URL: agencies.url },
+      catalogueVars: { ...agencies.vars },
       defaultMetrics: options.defaultMetrics ?? false,
     });
   } catch (error) {
