@@ -18,7 +18,8 @@ async function main(): Promise<void> {
     agencies = await startDemoAgencies({ host: config.demoAgencies.host, port: config.demoAgencies.port }).catch((error: unknown) => {
       throw listenFailure("the demo agencies", config.demoAgencies, "ESTELAM_DEMO_AGENCIES_ADDRESS", error);
     });
-    vars.DEMO_AGENCIES_URL ??= agencies.url;
+    // DEMO_AGENCIES_URL (REST and SOAP), DEMO_GRPC_ADDRESS, the TLS faces: unless set, where they listen.
+    for (const [name, value] of Object.entries(agencies.vars)) vars[name] ??= value;
   }
   try {
     gateway = await startGateway({ config, registryVars: vars });
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     await agencies?.close();
     throw error;
   }
-  if (config.demo) process.stderr.write(demoBanner(gateway, agencies?.url ?? ""));
+  if (config.demo && agencies !== undefined) process.stderr.write(demoBanner(gateway, agencies));
 
   let signals = 0;
   const stop = (signal: string): void => {

@@ -2,31 +2,13 @@
 // so the same input always gives the same person, address or account, on every machine, with no database.
 // The few rules that decide *whether* a record exists are simple prefixes, documented in README.md, so
 // that demos and tests can ask for each kind of answer on purpose.
-import { createHash } from "node:crypto";
 import { jalaliMonthLength } from "../../core/identifiers.ts";
-
-/** Deterministic choices drawn from the hash of an identifier. */
-function picker(domain: string, identifier: string): (count: number) => number {
-  const digest = createHash("sha256").update(`${domain}\u0000${identifier}`).digest();
-  let offset = 0;
-  return (count) => {
-    // 32 bytes give eight 4-byte draws; more than enough for one record.
-    const value = digest.readUInt32BE(offset % 29);
-    offset += 4;
-    return value % count;
-  };
-}
-
-function oneOf<T>(pick: (count: number) => number, list: readonly T[]): T {
-  const item = list[pick(list.length)];
-  if (item === undefined) throw new Error("empty list");
-  return item;
-}
+import { oneOf, picker } from "./records/pick.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Civil registry (NOCR)
 
-const MALE_NAMES = [
+export const MALE_NAMES = [
   "محمد",
   "علی",
   "حسین",
@@ -69,7 +51,7 @@ const MALE_NAMES = [
   "میلاد",
 ] as const;
 
-const FEMALE_NAMES = [
+export const FEMALE_NAMES = [
   "فاطمه",
   "زهرا",
   "مریم",
@@ -106,7 +88,7 @@ const FEMALE_NAMES = [
   "ترانه",
 ] as const;
 
-const FAMILY_NAMES = [
+export const FAMILY_NAMES = [
   "محمدی",
   "حسینی",
   "احمدی",
@@ -160,6 +142,7 @@ const FAMILY_NAMES = [
 ] as const;
 
 export interface Person {
+  readonly female: boolean;
   readonly firstName: string;
   readonly lastName: string;
   readonly fatherName: string;
@@ -182,6 +165,7 @@ export function personByNationalCode(nationalCode: string): Person | undefined {
   const month = 1 + pick(12);
   const day = 1 + pick(jalaliMonthLength(year, month));
   return {
+    female,
     firstName: oneOf(pick, female ? FEMALE_NAMES : MALE_NAMES),
     lastName: oneOf(pick, FAMILY_NAMES),
     fatherName: oneOf(pick, MALE_NAMES),
@@ -386,12 +370,4 @@ export function accountByIban(iban: string): AccountLookup {
   const roll = pick(100);
   const status: AccountStatus = roll < 90 ? "active" : roll < 96 ? "blocked" : "closed";
   return { kind: "found", account: { bank, ownerName, status } };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Mobile numbers (CRA's Shahkar)
-
-/** The mobile number registered to a person: 0912 followed by the last seven digits of the national code. */
-export function mobileOfPerson(nationalCode: string): string {
-  return `0912${nationalCode.slice(-7)}`;
 }

@@ -1,5 +1,6 @@
 // Runs the demo agencies on their own: `node simulators/demo-agencies/main.ts [--host 127.0.0.1] [--port 8090]`.
-// Prints the base URL on stdout; SIGINT or SIGTERM closes the server.
+// Prints the HTTP face's base URL on the first line of stdout, then each catalogue variable as NAME=value
+// (the gRPC face, the TLS faces and their files); SIGINT or SIGTERM closes every face.
 import { parseArgs } from "node:util";
 import { startDemoAgencies } from "./server.ts";
 
@@ -30,7 +31,11 @@ const port = Number(values.port);
 if (!/^\d{1,5}$/.test(values.port ?? "") || port > 65_535) fail("--port must be a number from 0 to 65535");
 
 const agencies = await startDemoAgencies({ host: values.host ?? "127.0.0.1", port });
-process.stdout.write(`${agencies.url}\n`);
+process.stdout.write(
+  `${agencies.url}\n${Object.entries(agencies.vars)
+    .map(([name, value]) => `${name}=${value}\n`)
+    .join("")}`,
+);
 
 let stopping = false;
 function stop(): void {

@@ -1,364 +1,307 @@
-// A real HTTP/JSON server playing four agencies (NOCR, Iran Post, CBI, and the CRA's mobile-number registry,
-// which the demo registry does not list: it is the agency the README registers at run time) for
-// `npm start`, the tests and the benchmarks. It speaks exactly what the `http-json` connector expects: a JSON object POSTed to a path,
-// 200 with a JSON object for an answer, 404 for "no record", 422 for a business refusal, 400 for input the
-// agency cannot read, 5xx for its own trouble. It never logs: requests carry personal identifiers.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+// Starts every simulated agency for `npm start`, the tests and the benchmarks: the HTTP face (REST and
+// SOAP agencies and the control API), the gRPC face, the TLS faces with good and bad certificates, and
+// "elsewhere", another host and port that redirects lead to. Nothing is stored: every answer is derived
+// from the identifier asked about. Nothing is logged: requests carry personal identifiers.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from "node:https";
 import type { AddressInfo } from "node:net";
-import {
-  type IdentifierParser,
-  parseIban,
-  parseJalaliDate,
-  parseMobile,
-  parseNationalCode,
-  parsePostalCode,
-} from "../../core/identifiers.ts";
-import { accountByIban, addressByPostalCode, mobileOfPerson, personByNationalCode } from "./data.ts";
-import { AGENCIES, type AgencyName, createFaultControl, type FaultControl, parseFaultSpec } from "./faults.ts";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AGENCIES, AGENCY_INFO, type AgencyInfo, type AgencyName } from "./agencies.ts";
+import { createFaultControl, type FaultControl } from "./faults.ts";
+import { CENTINSUR_SERVICE, GRPC_PROTO_FILES, type GrpcFace, startGrpcFace, WELFARE_SERVICE } from "./grpc/face.ts";
+import type { TrapUrls } from "./hostile/http.ts";
+import { type KeyAndCertificate, tlsMaterial } from "./hostile/tls.ts";
+import { createTrapCounter, type TrapCounts } from "./hostile/traps.ts";
+import { createControl } from "./http/control.ts";
+import { createHttpFace, type RequestListener } from "./http/face.ts";
+import type { HttpRoute } from "./http/route.ts";
+import { CLASSIC_ROUTES } from "./rest/classic.ts";
+import { CRA_ROUTES } from "./rest/cra.ts";
+import { NEZAM_ROUTES } from "./rest/nezam.ts";
+import { PASSPORT_ROUTES } from "./rest/passport.ts";
+import { RAHVAR_ROUTES } from "./rest/rahvar.ts";
+import { SAYAD_ROUTES } from "./rest/sayad.ts";
+import { SSAA_ROUTES } from "./soap/ssaa.ts";
+import { createSsoAgency, SOAP_PACKAGE_VERSION } from "./soap/sso.ts";
+import { createStatsCounter, type DemoStats } from "./stats.ts";
+
+export type { AgencyName } from "./agencies.ts";
+export type { FaultControl, FaultSettings, FaultSpec } from "./faults.ts";
+export type { TrapCounts } from "./hostile/traps.ts";
+export type { AgencyStats, DemoStats } from "./stats.ts";
 
 export interface DemoAgenciesOptions {
   /** Interface to listen on; default 127.0.0.1. */
   readonly host?: string;
-  /** Port; 0 (the default) picks a free one. */
+  /** Port of the HTTP face; 0 (the default) picks a free one. */
   readonly port?: number;
+  /**
+   * Port of the gRPC face. By default the next port after the HTTP face's when that is fixed (a free one
+   * if the next is taken), a free one when the HTTP face's is 0.
+   */
+  readonly grpcPort?: number;
 }
 
-export interface AgencyStats {
-  /** Requests that reached one of the agency's paths. */
-  readonly received: number;
-  /** Answers sent, by HTTP status (`{"200": 41, "404": 2}`). */
-  readonly answered: Readonly<Record<string, number>>;
-  /** Connections destroyed without an answer (mode `down`). */
-  readonly dropped: number;
-  /** Requests left unanswered (mode `hang`). */
-  readonly hung: number;
-  /** Requests whose client went away before the answer was due (e.g. during injected latency). */
-  readonly abandoned: number;
+/** The TLS faces: the same agencies as the HTTP face, behind certificates good and bad. */
+export interface TlsFaces {
+  /** Signed by the demo CA for 127.0.0.1 and localhost. */
+  readonly valid: string;
+  readonly expired: string;
+  /** Valid, but for another host name. */
+  readonly wrongHost: string;
+  readonly selfSigned: string;
+  /** Like `valid`, and requires a client certificate signed by the demo CA. */
+  readonly mutual: string;
+  /** PEM of the demo CA. */
+  readonly caCertificate: string;
+  /** A client certificate (and key) the `mutual` face accepts. */
+  readonly clientCertificate: KeyAndCertificate;
+  /** The same three as files (for catalogues, which name files): ca.pem, client.pem, client-key.pem. */
+  readonly files: { readonly ca: string; readonly clientCert: string; readonly clientKey: string };
 }
 
-export type DemoStats = Readonly<Record<AgencyName, AgencyStats>>;
+export interface AgencyDescription extends AgencyInfo {
+  /** Where to call it: `POST http://…/nocr/identity-match`, `http://…/ssaa/CompanyInquiryService`, `127.0.0.1:8091 ir.mcls…`. */
+  readonly endpoints: readonly string[];
+  /** SOAP agencies: the WSDL's address. gRPC agencies: the .proto file. */
+  readonly contract?: string;
+}
+
+export interface DemoAgenciesDescription {
+  readonly http: string;
+  readonly grpc: string;
+  readonly tls: Omit<TlsFaces, "caCertificate" | "clientCertificate" | "files">;
+  readonly elsewhere: string;
+  readonly soapPackage: { readonly agency: "sso"; readonly version: string; readonly requestsHandled: number };
+  readonly vars: Readonly<Record<string, string>>;
+  readonly agencies: readonly AgencyDescription[];
+}
 
 export interface DemoAgencies {
-  /** Base URL, e.g. `http://127.0.0.1:8090` (no trailing slash). */
+  /** Base URL of the HTTP face, e.g. `http://127.0.0.1:8090` (no trailing slash). */
   readonly url: string;
   readonly port: number;
+  /** `host:port` of the gRPC face. */
+  readonly grpcAddress: string;
+  readonly grpcPort: number;
+  readonly tls: TlsFaces;
+  /** Base URL of the other host redirects lead to. */
+  readonly elsewhereUrl: string;
+  /**
+   * Catalogue variables for these agencies: DEMO_AGENCIES_URL (the HTTP face: REST and SOAP),
+   * DEMO_GRPC_ADDRESS, DEMO_TLS_URL, DEMO_MTLS_URL, DEMO_TLS_CA_FILE, DEMO_TLS_CLIENT_CERT_FILE,
+   * DEMO_TLS_CLIENT_KEY_FILE.
+   */
+  readonly vars: Readonly<Record<string, string>>;
   readonly faults: FaultControl;
   stats(): DemoStats;
   resetStats(): void;
-  /** Stops listening and drops every open connection, hanging requests included. */
+  traps(): TrapCounts;
+  resetTraps(): void;
+  /** Requests the `soap` package's server has dispatched to an operation of the sso agency. */
+  soapPackageRequests(): number;
+  describe(): DemoAgenciesDescription;
+  /** Stops listening and drops every open connection and call, hanging ones included. */
   close(): Promise<void>;
 }
 
-type Reply = { readonly status: number; readonly body: Record<string, unknown>; readonly headers?: Readonly<Record<string, string>> };
-
-const MAX_BODY_BYTES = 64 * 1024;
 // Longer than clients' idle timeouts (the http-json connector's default is 30 s), so that the client, not
 // the server, closes an idle connection: a server-side close can race a request being sent on it.
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-const JSON_TYPE = "application/json; charset=utf-8";
-
-function badRequest(message: string): Reply {
-  return { status: 400, body: { error: "bad_request", message } };
+function listen(server: HttpServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
 
-function notFound(message: string): Reply {
-  return { status: 404, body: { error: "not_found", message } };
+function closeServer(server: HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
-/** Reads a required identifier field; the reason names the field, never its value. */
-function field(
-  body: Record<string, unknown>,
-  name: string,
-  parse: IdentifierParser,
-): { ok: true; value: string } | { ok: false; reply: Reply } {
-  const raw = body[name];
-  if (raw === undefined || raw === null || raw === "") return { ok: false, reply: badRequest(`${name} is required`) };
-  if (typeof raw !== "string") return { ok: false, reply: badRequest(`${name} must be a string`) };
-  const parsed = parse(raw);
-  return parsed.ok ? { ok: true, value: parsed.value } : { ok: false, reply: badRequest(`${name} ${parsed.problem}`) };
-}
-
-function identityMatch(body: Record<string, unknown>): Reply {
-  const code = field(body, "national_code", parseNationalCode);
-  if (!code.ok) return code.reply;
-  const birthDate = field(body, "birth_date", parseJalaliDate);
-  if (!birthDate.ok) return birthDate.reply;
-  const person = personByNationalCode(code.value);
-  if (person === undefined) return notFound("no person is registered under this national code");
-  return {
-    status: 200,
-    body: {
-      match: person.birthDate === birthDate.value,
-      first_name: person.firstName,
-      last_name: person.lastName,
-      father_name: person.fatherName,
-      alive: person.alive,
-    },
+/** The other host: answers anything with a plausible answer, and counts who followed a redirect there. */
+function elsewhereListener(onVisit: (agency: string) => void): RequestListener {
+  return (req, res) => {
+    req.resume();
+    const match = /^\/landing\/([a-z]+)(?:\/|$)/.exec(req.url ?? "/");
+    if (match !== null) onVisit(match[1] ?? "");
+    const body = JSON.stringify({ match: true, note: "this answer came from another host" });
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+    res.end(body);
   };
 }
 
-function addressByPostcode(body: Record<string, unknown>): Reply {
-  const code = field(body, "postal_code", parsePostalCode);
-  if (!code.ok) return code.reply;
-  const address = addressByPostalCode(code.value);
-  if (address === undefined) return notFound("no address is registered under this postal code");
-  return { status: 200, body: { ...address } };
-}
-
-function ibanOwner(body: Record<string, unknown>): Reply {
-  const iban = field(body, "iban", parseIban);
-  if (!iban.ok) return iban.reply;
-  const lookup = accountByIban(iban.value);
-  switch (lookup.kind) {
-    case "unknown_bank":
-      return notFound("no bank is registered under this IBAN's bank code");
-    case "not_disclosed":
-      return {
-        status: 422,
-        body: { error: "rejected", message: `owners of accounts at ${lookup.bank.englishName} are not disclosed through this inquiry` },
-      };
-    case "found":
-      return {
-        status: 200,
-        body: {
-          bank: lookup.account.bank.name,
-          bank_code: lookup.account.bank.code,
-          owner_name: lookup.account.ownerName,
-          account_status: lookup.account.status,
-        },
-      };
+function describeEndpoints(
+  agency: AgencyName,
+  routes: readonly HttpRoute[],
+  http: string,
+  grpc: string,
+): Pick<AgencyDescription, "endpoints" | "contract"> {
+  const info = AGENCY_INFO[agency];
+  if (info.face === "grpc") {
+    const service = agency === "welfare" ? WELFARE_SERVICE : CENTINSUR_SERVICE;
+    const proto = GRPC_PROTO_FILES.find((file) => file.endsWith(`${agency}.proto`)) ?? "";
+    return { endpoints: [`${grpc} ${service}`], contract: proto };
   }
-}
-
-function shahkar(body: Record<string, unknown>): Reply {
-  const code = field(body, "national_code", parseNationalCode);
-  if (!code.ok) return code.reply;
-  const mobile = field(body, "mobile", parseMobile);
-  if (!mobile.ok) return mobile.reply;
-  if (personByNationalCode(code.value) === undefined) return notFound("no person is registered under this national code");
-  // Shahkar answers yes or no, never whose number it is.
-  return { status: 200, body: { match: mobileOfPerson(code.value) === mobile.value } };
-}
-
-const ROUTES: ReadonlyMap<string, { readonly agency: AgencyName; readonly handle: (body: Record<string, unknown>) => Reply }> = new Map([
-  ["/nocr/identity-match", { agency: "nocr", handle: identityMatch }],
-  ["/post/address-by-postcode", { agency: "post", handle: addressByPostcode }],
-  ["/cbi/iban-owner", { agency: "cbi", handle: ibanOwner }],
-  ["/cra/shahkar", { agency: "cra", handle: shahkar }],
-]);
-
-/** The request body, or `too_large` as soon as it passes MAX_BODY_BYTES; rejects if the client goes away. */
-function readBody(req: IncomingMessage): Promise<Buffer | "too_large"> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        cleanUp();
-        resolve("too_large");
-      } else chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanUp();
-      resolve(Buffer.concat(chunks, size));
-    };
-    const onGone = (): void => {
-      cleanUp();
-      reject(new Error("the client went away while sending the request"));
-    };
-    const cleanUp = (): void => {
-      req.off("data", onData).off("end", onEnd).off("error", onGone).off("close", onGone);
-    };
-    req.on("data", onData).on("end", onEnd).on("error", onGone).on("close", onGone);
-  });
-}
-
-function parseJsonObject(raw: Buffer): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(raw.toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  if (res.destroyed || res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": JSON_TYPE, "content-length": Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-/** Waits `ms`, or less if the client goes away first; resolves whether the response is still wanted. */
-function delay(ms: number, res: ServerResponse): Promise<boolean> {
-  if (ms <= 0) return Promise.resolve(!res.destroyed);
-  return new Promise((resolve) => {
-    const onClose = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      res.off("close", onClose);
-      resolve(!res.destroyed);
-    }, ms);
-    res.once("close", onClose);
-  });
-}
-
-type MutableStats = { received: number; answered: Record<string, number>; dropped: number; hung: number; abandoned: number };
-
-function emptyStats(): Record<AgencyName, MutableStats> {
-  return Object.fromEntries(AGENCIES.map((a) => [a, { received: 0, answered: {}, dropped: 0, hung: 0, abandoned: 0 }])) as Record<
-    AgencyName,
-    MutableStats
-  >;
+  const own = routes.filter((route) => route.agency === agency);
+  const endpoints = own.map((route) => `${route.methods.join("|")} ${http}${route.template ?? String(route.path)}`);
+  if (info.face === "rest") return { endpoints };
+  const path = typeof own[0]?.path === "string" ? own[0].path : "";
+  return { endpoints, contract: `${http}${path}?wsdl` };
 }
 
 export async function startDemoAgencies(options: DemoAgenciesOptions = {}): Promise<DemoAgencies> {
   const host = options.host ?? "127.0.0.1";
-  const faults = createFaultControl();
-  let counters = emptyStats();
-
-  function answer(res: ServerResponse, agency: AgencyName, reply: Reply): void {
-    if (res.destroyed) {
-      counters[agency].abandoned++;
-      return;
-    }
-    const answered = counters[agency].answered;
-    answered[reply.status] = (answered[reply.status] ?? 0) + 1;
-    send(res, reply.status, reply.body, reply.headers);
-  }
-
-  function snapshot(): DemoStats {
-    return Object.fromEntries(AGENCIES.map((a) => [a, { ...counters[a], answered: { ...counters[a].answered } }])) as Record<
-      AgencyName,
-      AgencyStats
-    >;
-  }
-
-  async function onAgencyRequest(
-    req: IncomingMessage,
-    res: ServerResponse,
-    agency: AgencyName,
-    handle: (body: Record<string, unknown>) => Reply,
-  ): Promise<void> {
-    counters[agency].received++;
-    if (req.method !== "POST") {
-      req.resume();
-      answer(res, agency, { status: 405, body: { error: "method_not_allowed", message: "use POST" }, headers: { allow: "POST" } });
-      return;
-    }
-    let raw: Buffer | "too_large";
-    try {
-      raw = await readBody(req);
-    } catch {
-      counters[agency].abandoned++;
-      return;
-    }
-    if (raw === "too_large") {
-      const message = `the body must be at most ${MAX_BODY_BYTES} bytes`;
-      answer(res, agency, { status: 413, body: { error: "bad_request", message }, headers: { connection: "close" } });
-      return;
-    }
-    // Faults model the agency's infrastructure, so they act before the agency looks at the request.
-    const decision = faults.next(agency);
-    if (!(await delay(decision.latencyMs, res))) {
-      counters[agency].abandoned++;
-      return;
-    }
-    switch (decision.action) {
-      case "down":
-        counters[agency].dropped++;
-        req.socket.destroy();
-        return;
-      case "hang":
-        counters[agency].hung++;
-        return;
-      case "error":
-        answer(res, agency, { status: 503, body: { error: "unavailable", message: "the agency's service is temporarily unavailable" } });
-        return;
-      case "answer": {
-        const body = parseJsonObject(raw);
-        answer(res, agency, body === undefined ? badRequest("the body must be a JSON object") : handle(body));
-        return;
-      }
-    }
-  }
-
-  async function onControlRequest(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const raw = await readBody(req);
-    if (raw === "too_large")
-      return send(res, 413, { error: "bad_request", message: `the body must be at most ${MAX_BODY_BYTES} bytes` }, { connection: "close" });
-    const method = req.method ?? "GET";
-    if (path === "/_control/faults") {
-      if (method === "GET") return send(res, 200, { faults: faults.settings() });
-      if (method === "DELETE") {
-        faults.reset();
-        return send(res, 200, { faults: faults.settings() });
-      }
-      if (method === "POST") {
-        const parsed = parseFaultSpec(parseJsonObject(raw));
-        if (!parsed.ok) return send(res, 400, { error: "bad_request", message: parsed.problem });
-        faults.set(parsed.spec);
-        return send(res, 200, { faults: faults.settings() });
-      }
-      return send(res, 405, { error: "method_not_allowed", message: "use GET, POST or DELETE" }, { allow: "GET, POST, DELETE" });
-    }
-    if (path === "/_control/stats") {
-      if (method === "GET") return send(res, 200, snapshot());
-      if (method === "DELETE") {
-        counters = emptyStats();
-        return send(res, 200, snapshot());
-      }
-      return send(res, 405, { error: "method_not_allowed", message: "use GET or DELETE" }, { allow: "GET, DELETE" });
-    }
-    send(res, 404, { error: "no_such_endpoint" });
-  }
-
-  const server = createServer({ keepAlive: true, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const route = ROUTES.get(path);
-    let handling: Promise<void>;
-    if (route !== undefined) handling = onAgencyRequest(req, res, route.agency, route.handle);
-    else if (path.startsWith("/_control/")) handling = onControlRequest(req, res, path);
-    else {
-      req.resume();
-      send(res, 404, { error: "no_such_endpoint" });
-      return;
-    }
-    handling.catch(() => {
-      // Only a client that went away mid-request gets here; there is no one left to answer.
-      res.destroy();
-    });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
+  const faults = createFaultControl();
+  const stats = createStatsCounter();
+  const traps = createTrapCounter();
+  const material = tlsMaterial();
+  const sso = await createSsoAgency();
+  const routes: readonly HttpRoute[] = [
+    ...CLASSIC_ROUTES,
+    ...SAYAD_ROUTES,
+    ...CRA_ROUTES,
+    ...RAHVAR_ROUTES,
+    ...NEZAM_ROUTES,
+    ...PASSPORT_ROUTES,
+    ...SSAA_ROUTES,
+    ...sso.routes,
+  ];
 
-  let closing: Promise<void> | undefined;
-  return {
-    url: `http://${urlHost}:${port}`,
-    port,
+  let trapUrls: TrapUrls | undefined;
+  let description: (() => DemoAgenciesDescription) | undefined;
+  const control = createControl({
     faults,
-    stats: snapshot,
-    resetStats() {
-      counters = emptyStats();
+    stats,
+    traps,
+    describe: () => description?.(),
+    tls: { caCertificate: material.caCertificate, clientPem: `${material.client.cert}${material.client.key}` },
+  });
+  const listener = createHttpFace({
+    routes,
+    faults,
+    stats,
+    control,
+    trapUrls: () => {
+      if (trapUrls === undefined) throw new Error("the faces are not listening yet");
+      return trapUrls;
     },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+  });
+
+  const http = createHttpServer({ keepAlive: true, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, listener);
+  const elsewhere = createHttpServer(elsewhereListener((agency) => traps.redirectFollowed(agency)));
+  const httpsOptions = (pair: KeyAndCertificate, extra: HttpsOptions = {}): HttpsOptions => ({
+    key: pair.key,
+    cert: pair.cert,
+    keepAlive: true,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    ...extra,
+  });
+  const tlsServers = {
+    valid: createHttpsServer(httpsOptions(material.valid), listener),
+    expired: createHttpsServer(httpsOptions(material.expired), listener),
+    wrongHost: createHttpsServer(httpsOptions(material.wrongHost), listener),
+    selfSigned: createHttpsServer(httpsOptions(material.selfSigned), listener),
+    mutual: createHttpsServer(
+      httpsOptions(material.valid, { ca: material.caCertificate, requestCert: true, rejectUnauthorized: true }),
+      listener,
+    ),
   };
+  const servers: HttpServer[] = [http, elsewhere, ...Object.values(tlsServers)];
+  const files = mkdtempSync(join(tmpdir(), "estelam-demo-tls-"));
+  let grpcFace: GrpcFace | undefined;
+  const stopAll = async (): Promise<void> => {
+    await Promise.all([...servers.map(closeServer), grpcFace?.close()]);
+    rmSync(files, { recursive: true, force: true });
+  };
+
+  try {
+    const port = await listen(http, host, options.port ?? 0);
+    const url = `http://${urlHost}:${port}`;
+    const elsewherePort = await listen(elsewhere, host, 0);
+    const tlsPorts: Record<keyof typeof tlsServers, number> = { valid: 0, expired: 0, wrongHost: 0, selfSigned: 0, mutual: 0 };
+    for (const [name, server] of Object.entries(tlsServers) as Array<[keyof typeof tlsServers, HttpServer]>)
+      tlsPorts[name] = await listen(server, host, 0);
+    const grpcPorts = options.grpcPort !== undefined ? [options.grpcPort] : port === 0 || port === 65_535 ? [0] : [port + 1, 0];
+    grpcFace = await startGrpcFace({ host, ports: grpcPorts, faults, stats });
+    const grpc = grpcFace;
+
+    // Redirects to "another host" name it `localhost` where the faces listen on 127.0.0.1.
+    const otherHost = host === "127.0.0.1" ? "localhost" : urlHost;
+    trapUrls = {
+      canary: (agency) => `${url}/_control/xxe-canary/${agency}`,
+      elsewhere: `http://${otherHost}:${elsewherePort}`,
+      self: url,
+    };
+    const tlsUrl = (name: keyof typeof tlsServers): string => `https://${urlHost}:${tlsPorts[name]}`;
+    const tlsUrls = {
+      valid: tlsUrl("valid"),
+      expired: tlsUrl("expired"),
+      wrongHost: tlsUrl("wrongHost"),
+      selfSigned: tlsUrl("selfSigned"),
+      mutual: tlsUrl("mutual"),
+    };
+    const tlsFiles = { ca: join(files, "ca.pem"), clientCert: join(files, "client.pem"), clientKey: join(files, "client-key.pem") };
+    writeFileSync(tlsFiles.ca, material.caCertificate);
+    writeFileSync(tlsFiles.clientCert, material.client.cert);
+    writeFileSync(tlsFiles.clientKey, material.client.key, { mode: 0o600 });
+    const vars = {
+      DEMO_AGENCIES_URL: url,
+      DEMO_GRPC_ADDRESS: grpc.address,
+      DEMO_TLS_URL: tlsUrls.valid,
+      DEMO_MTLS_URL: tlsUrls.mutual,
+      DEMO_TLS_CA_FILE: tlsFiles.ca,
+      DEMO_TLS_CLIENT_CERT_FILE: tlsFiles.clientCert,
+      DEMO_TLS_CLIENT_KEY_FILE: tlsFiles.clientKey,
+    };
+    const describe = (): DemoAgenciesDescription => ({
+      http: url,
+      grpc: grpc.address,
+      tls: tlsUrls,
+      elsewhere: trapUrls?.elsewhere ?? "",
+      soapPackage: { agency: "sso", version: SOAP_PACKAGE_VERSION, requestsHandled: sso.requestsHandled() },
+      vars,
+      agencies: AGENCIES.map((agency) => ({ ...AGENCY_INFO[agency], ...describeEndpoints(agency, routes, url, grpc.address) })),
+    });
+    description = describe;
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      grpcAddress: grpc.address,
+      grpcPort: grpc.port,
+      tls: { ...tlsUrls, caCertificate: material.caCertificate, clientCertificate: material.client, files: tlsFiles },
+      elsewhereUrl: trapUrls.elsewhere,
+      vars,
+      faults,
+      stats: stats.snapshot,
+      resetStats: stats.reset,
+      traps: traps.snapshot,
+      resetTraps: traps.reset,
+      soapPackageRequests: sso.requestsHandled,
+      describe,
+      close() {
+        closing ??= stopAll();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
 }

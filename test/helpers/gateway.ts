@@ -121,7 +121,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     gateway = await startGateway({
       config,
       logger,
-      registryVars: { DEMO_AGENCIES_URL: agencies.url },
+      registryVars: { ...agencies.vars },
       defaultMetrics: options.defaultMetrics ?? false,
     });
   } catch (error) {

@@ -99,7 +99,7 @@ describe("README examples", () => {
       ({ stdout: last } = await run("bash", ["-c", local], { cwd: ROOT, env, timeout: 60_000 }));
       if (command.includes("registry apply")) expect(last).toMatch(/^revision 2 applied \(was 1\): 5 created, 0 updated, 0 deleted$/m);
     }
-    expect(JSON.parse(last)).toMatchObject({ responder: "cra", answer: "ANSWER_FOUND", result: { match: true } });
+    expect(JSON.parse(last)).toMatchObject({ responder: "nezam", answer: "ANSWER_FOUND", result: { result: { status: "COMPLETED" } } });
   }, 120_000);
 
   it("lists the services through reflection", async () => {

@@ -14,12 +14,12 @@ import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-pro
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
 
-const CRA = resolve(import.meta.dirname, "../../registry/catalogues/examples/cra-shahkar.yaml");
-const shahkar = {
-  inquiryType: "cra.shahkar.v1",
-  params: { national_code: "0012345679", mobile: "09122345679" },
-  purpose: "kyc.account-opening",
-  endUser: "branch-1021/teller-7",
+const NEZAM = resolve(import.meta.dirname, "../../registry/catalogues/examples/nezam-military-service.yaml");
+const military = {
+  inquiryType: "nezam.military-service-status.v1",
+  params: { nationalCode: "۰۰۱۲۳۴۵۶۷۹" },
+  purpose: "hr.employment-check",
+  endUser: "hr/recruiter-3",
 };
 const identity = (purpose: string) => ({
   inquiryType: "nocr.identity-match.v1",
@@ -28,8 +28,8 @@ const identity = (purpose: string) => ({
   endUser: "desk-3",
 });
 
-async function craDocuments() {
-  const read = await readDocuments(CRA);
+async function nezamDocuments() {
+  const read = await readDocuments(NEZAM);
   expect(read.problems).toEqual([]);
   return read.documents.map((d) => ({ source: d.source, content: d.content }));
 }
@@ -83,16 +83,16 @@ describe("two gateway processes sharing PostgreSQL", () => {
       await new Promise((r) => setTimeout(r, 500));
 
       // A new agency and inquiry type, applied through A, answered by B.
-      const before = await bank.inquire(shahkar);
+      const before = await bank.inquire(military);
       expect(!before.ok && before.status.reason).toBe("UNKNOWN_INQUIRY_TYPE");
-      const applied = await adminA.apply({ documents: await craDocuments(), message: "register Shahkar" });
+      const applied = await adminA.apply({ documents: await nezamDocuments(), message: "register military-service status" });
       if (!applied.ok) throw new Error(applied.status.message);
       const appliedAt = performance.now();
       let answeredAfter = Number.POSITIVE_INFINITY;
       for (;;) {
-        const r = await bank.inquire(shahkar);
+        const r = await bank.inquire(military);
         if (r.ok) {
-          expect(r.response).toMatchObject({ responder: "cra", answer: Answer.FOUND, result: { match: true } });
+          expect(r.response).toMatchObject({ responder: "nezam", answer: Answer.FOUND, result: { result: { status: "COMPLETED" } } });
           answeredAfter = performance.now() - appliedAt;
           break;
         }
@@ -171,19 +171,19 @@ describe("PostgreSQL unreachable", () => {
 
     // Changes need the store.
     const admin = createRegistryClient(cut.gateway.grpcAddress, KEYS.admin);
-    const refused = await admin.apply({ documents: await craDocuments() }, { deadlineMs: 30_000 });
+    const refused = await admin.apply({ documents: await nezamDocuments() }, { deadlineMs: 30_000 });
     admin.close();
     expect(!refused.ok && refused.status).toMatchObject({ code: Code.UNAVAILABLE, reason: "REGISTRY_UNAVAILABLE", origin: "gateway" });
 
     // Meanwhile another instance changes the registry.
     const other = createRegistryClient(direct.gateway.grpcAddress, KEYS.admin);
-    const applied = await other.apply({ documents: await craDocuments() });
+    const applied = await other.apply({ documents: await nezamDocuments() });
     other.close();
     if (!applied.ok) throw new Error(applied.status.message);
-    expect((await cut.client.inquire(shahkar)).ok).toBe(false);
+    expect((await cut.client.inquire(military)).ok).toBe(false);
 
     await proxy.restore();
-    await expect.poll(async () => (await cut?.client.inquire(shahkar))?.ok, { timeout: 15_000, interval: 200 }).toBe(true);
+    await expect.poll(async () => (await cut?.client.inquire(military))?.ok, { timeout: 15_000, interval: 200 }).toBe(true);
     expect(cut.gateway.registry.status()).toMatchObject({ revision: 2, reachable: true, staleSeconds: 0 });
     const again = (await (await fetch(`${cut.gateway.httpUrl}/readyz`)).json()) as { details: { registry: string } };
     expect(again.details.registry).not.toContain("has not answered");

@@ -18,13 +18,13 @@ import { estelam } from "../helpers/cli.ts";
 import { KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 
-const CRA = resolve(import.meta.dirname, "../../registry/catalogues/examples/cra-shahkar.yaml");
+const NEZAM = resolve(import.meta.dirname, "../../registry/catalogues/examples/nezam-military-service.yaml");
 
-const shahkar = {
-  inquiryType: "cra.shahkar.v1",
-  params: { national_code: "0012345679", mobile: "+98 912 234 5679" },
-  purpose: "kyc.account-opening",
-  endUser: "branch-1021/teller-7",
+const military = {
+  inquiryType: "nezam.military-service-status.v1",
+  params: { nationalCode: "۰۰۱۲۳۴۵۶۷۹" },
+  purpose: "hr.employment-check",
+  endUser: "hr/recruiter-3",
 };
 const identity = (purpose = "kyc.account-opening") => ({
   inquiryType: "nocr.identity-match.v1",
@@ -62,50 +62,50 @@ async function registryEvents(): Promise<Array<Record<string, unknown> & { regis
 
 describe("the registry at run time", () => {
   it("takes a new agency and inquiry type from the command line: answerable at once, discoverable, in the history, and rolled back", async () => {
-    const before = await t.client.inquire(shahkar);
+    const before = await t.client.inquire(military);
     expect(!before.ok && before.status.reason).toBe("UNKNOWN_INQUIRY_TYPE");
 
-    const diff = await estelam(["registry", "diff", "-f", CRA], admin);
+    const diff = await estelam(["registry", "diff", "-f", NEZAM], admin);
     expect(diff.stderr).toBe("");
     expect(diff.code).toBe(0);
-    expect(diff.stdout).toContain("+++ b/InquiryType/cra.shahkar.v1");
-    expect(diff.stdout).toContain("+    - endpoint: cra/main");
+    expect(diff.stdout).toContain("+++ b/InquiryType/nezam.military-service-status.v1");
+    expect(diff.stdout).toContain("+    - endpoint: nezam/main");
     expect(diff.stdout).toContain("dry run against revision 1: would make revision 2 (5 created, 0 updated, 0 deleted)");
 
-    const apply = await estelam(["registry", "apply", "-f", CRA, "-m", "register Shahkar"], admin);
+    const apply = await estelam(["registry", "apply", "-f", NEZAM, "-m", "register military-service status"], admin);
     expect(apply.stderr).toBe("");
     expect(apply.code).toBe(0);
     expect(apply.stdout).toMatch(/^revision 2 applied \(was 1\): 5 created, 0 updated, 0 deleted$/m);
-    expect(apply.stdout).toMatch(/^ {2}created {2}InquiryType\/cra\.shahkar\.v1$/m);
+    expect(apply.stdout).toMatch(/^ {2}created {2}InquiryType\/nezam\.military-service-status\.v1$/m);
 
     // No restart, no wait: the instance that applied serves the new revision before answering.
-    const answered = await t.client.inquire(shahkar);
+    const answered = await t.client.inquire(military);
     if (!answered.ok) throw new Error(answered.status.message);
-    expect(answered.response).toMatchObject({ responder: "cra", answer: Answer.FOUND, result: { match: true } });
-    expect(t.agencies.stats().cra.received).toBe(1);
+    expect(answered.response).toMatchObject({ responder: "nezam", answer: Answer.FOUND, result: { result: { status: "COMPLETED" } } });
+    expect(t.agencies.stats().nezam.received).toBe(1);
 
-    const again = await estelam(["registry", "apply", "-f", CRA], admin);
+    const again = await estelam(["registry", "apply", "-f", NEZAM], admin);
     expect(again.stdout).toBe("unchanged: revision 2 already holds these documents\n");
 
     const allowed = await estelam(["inquiry-types"], { ESTELAM_GRPC_ADDRESS: t.gateway.grpcAddress, ESTELAM_API_KEY: KEYS.demoBank });
     expect(allowed.code).toBe(0);
-    expect(allowed.stdout).toMatch(/^cra\.shahkar\.v1 {2}Shahkar: .* \(cra, online\)$/m);
+    expect(allowed.stdout).toMatch(/^nezam\.military-service-status\.v1 {2}Military service status \(nezam, online\)$/m);
     expect(allowed.stdout).toMatch(/^nocr\.alive-status\.v1 .*\(nocr, not online\)$/m);
-    const described = await registry.describeInquiryType({ inquiryType: "cra.shahkar.v1" });
+    const described = await registry.describeInquiryType({ inquiryType: "nezam.military-service-status.v1" });
     expect(described.ok).toBe(false); // the admin key asks nothing
     const bank = createRegistryClient(t.gateway.grpcAddress, KEYS.demoBank);
     try {
-      const one = await bank.describeInquiryType({ inquiryType: "cra.shahkar.v1" });
+      const one = await bank.describeInquiryType({ inquiryType: "nezam.military-service-status.v1" });
       if (!one.ok) throw new Error(one.status.message);
       expect(one.response.inquiryType).toMatchObject({
-        id: "cra.shahkar.v1",
-        responder: "cra",
-        purposes: ["kyc.account-opening"],
+        id: "nezam.military-service-status.v1",
+        responder: "nezam",
+        purposes: ["hr.employment-check"],
         online: true,
-        paramsSchema: { required: ["national_code", "mobile"] },
+        paramsSchema: { required: ["nationalCode"] },
       });
       const tax = createRegistryClient(t.gateway.grpcAddress, KEYS.taxOffice);
-      const refused = await tax.describeInquiryType({ inquiryType: "cra.shahkar.v1" });
+      const refused = await tax.describeInquiryType({ inquiryType: "nezam.military-service-status.v1" });
       tax.close();
       expect(!refused.ok && refused.status).toMatchObject({ code: Code.PERMISSION_DENIED, reason: "ACCESS_DENIED" });
     } finally {
@@ -113,21 +113,25 @@ describe("the registry at run time", () => {
     }
 
     const history = await estelam(["registry", "history"], admin);
-    expect(history.stdout).toMatch(/^2 +\S+ +apply +nix\/registry-admin +\+5 ~0 -0 +register Shahkar$/m);
+    expect(history.stdout).toMatch(/^2 +\S+ +apply +nix\/registry-admin +\+5 ~0 -0 +register military-service status$/m);
     expect(history.stdout).toMatch(/^1 +\S+ +seed +\(seed\) +\+28 ~0 -0 +seeded from /m);
 
-    const get = await estelam(["registry", "get", "InquiryType", "cra.shahkar.v1"], admin);
-    expect(get.stdout).toMatch(/^# revision 2, from .*cra-shahkar\.yaml#3$/m);
-    expect(get.stdout).toContain("format: mobile");
+    const get = await estelam(["registry", "get", "InquiryType", "nezam.military-service-status.v1"], admin);
+    expect(get.stdout).toMatch(/^# revision 2, from .*nezam-military-service\.yaml#3$/m);
+    expect(get.stdout).toContain("format: national-code");
+    // The agency's token stays a reference: the registry never holds it.
+    const endpoint = await estelam(["registry", "get", "Endpoint", "nezam/main"], admin);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the document's own reference.
+    expect(endpoint.stdout).toContain("Bearer ${NEZAM_API_TOKEN:-nezam-demo-token-27c9e4f1}");
     const list = await estelam(["registry", "list", "Grant"], admin);
-    expect(list.stdout).toMatch(/^Grant +demo-bank\/cra\.shahkar\.v1 +.*cra-shahkar\.yaml#5$/m);
+    expect(list.stdout).toMatch(/^Grant +demo-bank\/nezam\.military-service-status\.v1 +.*nezam-military-service\.yaml#5$/m);
 
     const rollback = await estelam(["registry", "rollback", "1", "-m", "not yet"], admin);
     expect(rollback.code).toBe(0);
     expect(rollback.stdout).toMatch(/^revision 3 applied \(was 2\): 0 created, 0 updated, 5 deleted$/m);
-    const gone = await t.client.inquire(shahkar);
+    const gone = await t.client.inquire(military);
     expect(!gone.ok && gone.status.reason).toBe("UNKNOWN_INQUIRY_TYPE");
-    const old = await estelam(["registry", "get", "InquiryType", "cra.shahkar.v1", "--revision", "2"], admin);
+    const old = await estelam(["registry", "get", "InquiryType", "nezam.military-service-status.v1", "--revision", "2"], admin);
     expect(old.code).toBe(0);
 
     // Every change is on record: who, what, which revision, and the documents' digests.
@@ -142,7 +146,7 @@ describe("the registry at run time", () => {
     expect(made[1]).toMatchObject({
       requester: "nix",
       requesterCredential: "nix/registry-admin",
-      registryChange: { message: "register Shahkar" },
+      registryChange: { message: "register military-service status" },
     });
     expect(made[1]!.registryChange.changes as unknown[]).toHaveLength(5);
   });
@@ -192,7 +196,7 @@ describe("the registry at run time", () => {
   it("lets only admin credentials read or change the registry, and records refused changes", async () => {
     const revision = t.gateway.registry.record().revision;
     const bank = { ESTELAM_GRPC_ADDRESS: t.gateway.grpcAddress, ESTELAM_API_KEY: KEYS.demoBank };
-    const apply = await estelam(["registry", "apply", "-f", CRA], bank);
+    const apply = await estelam(["registry", "apply", "-f", NEZAM], bank);
     expect(apply.code).toBe(1);
     expect(apply.stderr).toMatch(
       /^PERMISSION_DENIED ADMIN_REQUIRED \(origin: client\): credential 'demo-bank\/dev' is not an admin credential/,
@@ -371,7 +375,7 @@ describe("a restart", () => {
     const first = await startGatewayProcess({ ESTELAM_DATA_DIR: data });
     let second: GatewayProcess | undefined;
     try {
-      const applied = await estelam(["registry", "apply", "-f", CRA], {
+      const applied = await estelam(["registry", "apply", "-f", NEZAM], {
         ESTELAM_GRPC_ADDRESS: first.grpcAddress,
         ESTELAM_API_KEY: KEYS.admin,
       });
@@ -381,9 +385,9 @@ describe("a restart", () => {
 
       second = await startGatewayProcess({ ESTELAM_DATA_DIR: data });
       const bank = createInquiryClient(second.grpcAddress, { apiKey: KEYS.demoBank });
-      const answer = await bank.inquire(shahkar);
+      const answer = await bank.inquire(military);
       bank.close();
-      expect(answer.ok && answer.response.responder).toBe("cra");
+      expect(answer.ok && answer.response.responder).toBe("nezam");
       const history = await estelam(["registry", "history"], { ESTELAM_GRPC_ADDRESS: second.grpcAddress, ESTELAM_API_KEY: KEYS.admin });
       expect(history.stdout.trim().split("\n")).toHaveLength(3); // header, revision 2, revision 1
     } finally {
