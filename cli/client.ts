@@ -52,7 +52,7 @@ export interface InquiryClient {
 }
 
 /** One unary call over `client` with protobuf-es messages; resolves with the response or the failure. */
-function unary<Req, Res>(
+export function unary<Req, Res>(
   client: Client,
   path: string,
   serialize: (request: Req) => Buffer,

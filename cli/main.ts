@@ -1,23 +1,20 @@
 #!/usr/bin/env node
 // The `estelam` command line: a program of its own, apart from the gateway, that talks to a running gateway
-// over gRPC (cli/client.ts) and reads what an operator or integration engineer keeps on disk. Each command
+// over gRPC (cli/client.ts) and reads the registry documents an integration engineer keeps on disk. Each command
 // lives in cli/commands/. Exit status: 0 ok, 1 failure, 2 usage error. docs/cli.md has examples against
 // the demo (`npm start`).
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ENV_NOTE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, io, UsageError } from "./args.ts";
-import { runAudit } from "./commands/audit.ts";
-import { runCatalogue } from "./commands/catalogue.ts";
-import { runHealth } from "./commands/health.ts";
-import { runInquire } from "./commands/inquire.ts";
-import { runInquireCsv } from "./commands/inquire-csv.ts";
 
 const USAGE = `usage: estelam <command> [options]
 
 Commands:
   inquire <inquiry-type>      ask one inquiry through the gateway and print the answer
   inquire-csv <file.csv>      ask one inquiry per CSV row; write one result line per row
-  catalogue check <file>      validate a catalogue file as the gateway does at start-up
+  inquiry-types [<id>]        list what the asking agency may ask, or describe one inquiry type
+  registry <subcommand>       apply, diff, get, list, delete, history, rollback, watch (admin key);
+                              validate documents offline
   health                      ask the gateway whether it serves (grpc.health.v1.Health/Check)
   audit tail                  print the latest audit events as JSON, from Kafka or the local audit file
 
@@ -28,12 +25,17 @@ ${ENV_NOTE}
 Exit status: 0 ok, 1 failure, 2 usage error.
 `;
 
-const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<number>>> = {
-  inquire: runInquire,
-  "inquire-csv": runInquireCsv,
-  catalogue: runCatalogue,
-  health: runHealth,
-  audit: runAudit,
+type Command = (args: readonly string[]) => Promise<number>;
+
+// Each command is loaded when it is run, so that one command's libraries (Kafka's, Ajv and YAML for the
+// registry's) do not slow down starting another.
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  inquire: async () => (await import("./commands/inquire.ts")).runInquire,
+  "inquire-csv": async () => (await import("./commands/inquire-csv.ts")).runInquireCsv,
+  "inquiry-types": async () => (await import("./commands/inquiry-types.ts")).runInquiryTypes,
+  registry: async () => (await import("./commands/registry.ts")).runRegistry,
+  health: async () => (await import("./commands/health.ts")).runHealth,
+  audit: async () => (await import("./commands/audit.ts")).runAudit,
 };
 
 function version(): string {
@@ -54,12 +56,13 @@ async function main(argv: readonly string[]): Promise<number> {
     io.out(`estelam ${version()}\n`);
     return EXIT_OK;
   }
-  const run = COMMANDS[command];
-  if (run === undefined) {
+  const load = COMMANDS[command];
+  if (load === undefined) {
     io.err(`estelam: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(", ")})\n\n${USAGE}`);
     return EXIT_USAGE;
   }
   try {
+    const run = await load();
     return await run(rest);
   } catch (error) {
     if (error instanceof UsageError) {

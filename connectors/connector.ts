@@ -1,8 +1,8 @@
 // The connector extension point: how the gateway talks to an agency's back end. A connector kind (e.g.
-// `http-json`) is registered once with its factory (connectors/kinds.ts). In the catalogue an agency
-// endpoint names a kind and endpoint options (where and how to connect: one connector, one connection
-// pool and one breaker per endpoint); each binding of an inquiry type to that endpoint adds operation
-// options (what to call for this inquiry type). The kind's factory validates both when a catalogue loads.
+// `http-json`) is registered once with its factory (connectors/kinds.ts). In the registry an Endpoint
+// document names a kind and endpoint options (where and how to connect: one connector, one connection
+// pool and one breaker per endpoint); each Binding of an inquiry type to that endpoint adds operation
+// options (what to call for this inquiry type). The kind's factory validates both when documents are checked.
 // Every built-in kind lives in its own folder (connectors/<kind>/) with the same files: `options.ts`
 // (validation), `connector.ts` (the calls) and `index.ts` (the factory).
 import type { JsonObject } from "@bufbuild/protobuf";
@@ -35,6 +35,11 @@ export interface Connector<Operation = unknown> {
    * AGENCY_BAD_RESPONSE or DEADLINE_EXCEEDED (or CANCELLED when the caller went away).
    */
   call(request: ConnectorRequest, operation: Operation): Promise<ConnectorAnswer>;
+  /**
+   * Optional: opens connections (or checks the agency answers) before the first inquiry is routed here, so
+   * a new endpoint takes traffic warm. Called once, when a registry revision brings the endpoint in.
+   */
+  warm?(signal: AbortSignal): Promise<void>;
   /** Releases pooled connections. */
   close(): Promise<void>;
 }
@@ -50,9 +55,9 @@ export interface ConnectorTarget {
 
 export interface ConnectorFactory<EndpointOptions = unknown, Operation = unknown> {
   readonly kind: string;
-  /** Validates an endpoint's raw options; `path` prefixes every issue (e.g. `agencies[1].endpoints[0].options`). */
+  /** Validates an endpoint's raw options; `path` prefixes every issue (e.g. `spec.options`). */
   validateEndpoint(raw: unknown, path: string): OptionsResult<EndpointOptions>;
-  /** Validates a binding's raw operation options (e.g. `bindings[2].operation`). */
+  /** Validates a binding's raw operation options (e.g. `spec.endpoints[0].operation`). */
   validateOperation(raw: unknown, path: string): OptionsResult<Operation>;
   create(options: EndpointOptions, target: ConnectorTarget): Connector<Operation>;
 }

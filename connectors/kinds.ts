@@ -1,4 +1,4 @@
-// Connector kinds by name, like grpc-js's resolver registry: the catalogue refers to a kind by its name,
+// Connector kinds by name, like grpc-js's resolver registry: an Endpoint document refers to a kind by its name,
 // and the registry asks the kind's factory to validate options and create connectors.
 import type { ConnectorFactory } from "./connector.ts";
 import { httpJsonConnector } from "./http-json/index.ts";

@@ -1,83 +1,140 @@
-// The upstream manager: one connector and one breaker per agency endpoint of the current catalogue. The
-// request path asks it for an endpoint's breaker and never sees connection pools. When a new catalogue is
-// swapped in, unchanged endpoints keep their pools and breaker state; changed ones are replaced and the old
-// ones closed once their calls have had time to finish.
-import type { Endpoint, RegistrySnapshot } from "../registry/catalogue.ts";
+// The upstream manager: one connector and one breaker per agency endpoint, shared by every registry
+// snapshot that has the endpoint unchanged. The request path asks it which route of a binding to call and
+// never sees connection pools. Connections live as long as some snapshot holds them: a new snapshot's
+// connections are created (and warmed, when the connector offers it) in `prepare`, before the snapshot is
+// served; a superseded snapshot gives its connections back in `retire`, once its last inquiry has finished,
+// and those no other snapshot holds are closed then. An endpoint whose document is unchanged keeps its pool
+// and its breaker state across revisions.
+import type { Binding, Endpoint, RegistrySnapshot, Route } from "../registry/catalogue.ts";
 import { type Breaker, type BreakerEvents, type BreakerState, createBreaker } from "./breaker.ts";
 import type { Connector } from "./connector.ts";
 import type { ConnectorKinds } from "./kinds.ts";
 
 interface Entry {
-  readonly fingerprint: string;
+  readonly endpoint: Endpoint;
   readonly connector: Connector;
+  readonly breaker: Breaker;
+  /** Snapshots holding this connection. */
+  holders: number;
+}
+
+export interface UpstreamEvents extends BreakerEvents {
+  /** A connection to an endpoint was opened (`<key>@<digest>`) or closed after its last holder let it go. */
+  onConnection?(connection: string, state: "opened" | "closed"): void;
+  /** Warming a new connection failed; it serves anyway and its breaker judges the agency. */
+  onWarmFailed?(endpoint: string, error: Error): void;
+}
+
+/** The route chosen for one inquiry, with the breaker to call it through. */
+export interface Selected {
+  readonly route: Route;
   readonly breaker: Breaker;
 }
 
 export interface Upstreams {
-  breaker(endpointKey: string): Breaker | undefined;
-  /** Brings the set of endpoints in line with a new snapshot. */
-  apply(snapshot: RegistrySnapshot): void;
+  /** Opens (and warms) the connections `snapshot` needs and holds them for it. Throws if one cannot be made. */
+  prepare(snapshot: RegistrySnapshot): Promise<void>;
+  /** Lets go of the connections `snapshot` held; those no other snapshot holds are closed. */
+  retire(snapshot: RegistrySnapshot): void;
+  /**
+   * The route to call for a binding: the first, in priority order, whose endpoint is connected and whose
+   * breaker is not open; when every breaker is open, the first connected one (which then fails fast).
+   */
+  select(binding: Binding): Selected | undefined;
+  /** The open connections, `<endpoint>@<digest>`. */
+  connections(): readonly string[];
+  /** Breaker state per open connection's endpoint. */
   states(): ReadonlyMap<string, BreakerState>;
   close(): Promise<void>;
 }
 
 export interface UpstreamsOptions {
   readonly kinds: ConnectorKinds;
-  readonly events?: BreakerEvents;
-  /** How long a replaced endpoint keeps serving calls already in flight before it is closed. */
-  readonly drainMs?: number;
-}
-
-function fingerprint(endpoint: Endpoint): string {
-  return JSON.stringify({ kind: endpoint.kind, options: endpoint.options, breaker: endpoint.breaker }, (_key, value: unknown) =>
-    value instanceof Set ? [...value] : value instanceof URL ? value.href : value,
-  );
+  readonly events?: UpstreamEvents;
+  /** How long warming one new connection may take before the snapshot is served anyway; default 2000 ms. */
+  readonly warmTimeoutMs?: number;
 }
 
 export function createUpstreams(options: UpstreamsOptions): Upstreams {
   const entries = new Map<string, Entry>();
-  /** Replaced endpoints still serving calls in flight, with the timer that will close them. */
-  const retiring = new Map<Entry, NodeJS.Timeout>();
-  const drainMs = options.drainMs ?? 30_000;
+  const held = new WeakMap<RegistrySnapshot, readonly string[]>();
+  const events = options.events ?? {};
+  const warmTimeoutMs = options.warmTimeoutMs ?? 2_000;
 
-  const closeEntry = async (entry: Entry): Promise<void> => {
+  const closeEntry = async (connection: string, entry: Entry): Promise<void> => {
+    entries.delete(connection);
     entry.breaker.shutdown();
-    await entry.connector.close();
+    await entry.connector.close().catch(() => undefined);
+    events.onConnection?.(connection, "closed");
   };
-  const retire = (entry: Entry): void => {
-    const timer = setTimeout(() => {
-      retiring.delete(entry);
-      void closeEntry(entry);
-    }, drainMs);
-    timer.unref();
-    retiring.set(entry, timer);
+
+  const letGo = (connections: readonly string[]): void => {
+    for (const connection of connections) {
+      const entry = entries.get(connection);
+      if (entry === undefined) continue;
+      entry.holders -= 1;
+      if (entry.holders <= 0) void closeEntry(connection, entry);
+    }
   };
 
   return {
-    breaker: (key) => entries.get(key)?.breaker,
-    apply(snapshot) {
-      for (const [key, entry] of entries) {
-        const next = snapshot.endpoints.get(key);
-        if (next === undefined || fingerprint(next) !== entry.fingerprint) {
-          entries.delete(key);
-          retire(entry);
+    async prepare(snapshot) {
+      if (held.has(snapshot)) return;
+      const taken: string[] = [];
+      const created: Entry[] = [];
+      try {
+        for (const endpoint of snapshot.endpoints.values()) {
+          let entry = entries.get(endpoint.connection);
+          if (entry === undefined) {
+            const factory = options.kinds.get(endpoint.kind);
+            if (factory === undefined) throw new Error(`connector kind '${endpoint.kind}' of endpoint ${endpoint.key} is not registered`);
+            const connector = factory.create(endpoint.options, { agency: endpoint.agency, endpoint: endpoint.name });
+            entry = { endpoint, connector, breaker: createBreaker(endpoint, connector, events), holders: 0 };
+            entries.set(endpoint.connection, entry);
+            created.push(entry);
+            events.onConnection?.(endpoint.connection, "opened");
+          }
+          entry.holders += 1;
+          taken.push(endpoint.connection);
         }
+      } catch (error) {
+        letGo(taken);
+        throw error;
       }
-      for (const [key, endpoint] of snapshot.endpoints) {
-        if (entries.has(key)) continue;
-        const factory = options.kinds.get(endpoint.kind);
-        if (factory === undefined) throw new Error(`connector kind '${endpoint.kind}' of endpoint ${key} is not registered`);
-        const connector = factory.create(endpoint.options, { agency: endpoint.agency, endpoint: endpoint.name });
-        entries.set(key, { fingerprint: fingerprint(endpoint), connector, breaker: createBreaker(endpoint, connector, options.events) });
-      }
+      // New connections are warmed before the snapshot is served; an agency that does not answer yet is
+      // the breaker's business, not a reason to keep serving the old revision.
+      await Promise.all(
+        created.map(async (entry) => {
+          if (entry.connector.warm === undefined) return;
+          try {
+            await entry.connector.warm(AbortSignal.timeout(warmTimeoutMs));
+          } catch (error) {
+            events.onWarmFailed?.(entry.endpoint.key, error as Error);
+          }
+        }),
+      );
+      held.set(snapshot, taken);
     },
-    states: () => new Map([...entries].map(([key, entry]) => [key, entry.breaker.state()])),
+    retire(snapshot) {
+      const connections = held.get(snapshot);
+      if (connections === undefined) return;
+      held.delete(snapshot);
+      letGo(connections);
+    },
+    select(binding) {
+      let fallback: Selected | undefined;
+      for (const route of binding.routes) {
+        const entry = entries.get(route.endpoint.connection);
+        if (entry === undefined) continue;
+        if (entry.breaker.state() !== "open") return { route, breaker: entry.breaker };
+        fallback ??= { route, breaker: entry.breaker };
+      }
+      return fallback;
+    },
+    connections: () => [...entries.keys()],
+    states: () => new Map([...entries.values()].map((entry) => [entry.endpoint.key, entry.breaker.state()])),
     async close() {
-      const all = [...entries.values(), ...retiring.keys()];
-      for (const timer of retiring.values()) clearTimeout(timer);
-      entries.clear();
-      retiring.clear();
-      await Promise.all(all.map(closeEntry));
+      await Promise.all([...entries].map(([connection, entry]) => closeEntry(connection, entry)));
     },
   };
 }

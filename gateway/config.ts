@@ -14,12 +14,14 @@ export interface Setting {
 
 const PROJECT_ROOT = resolve(import.meta.dirname, "..");
 export const DEMO_AUDIT_KEY = "estelam-demo-audit-key-do-not-use-in-production";
+/** The demo registry documents, seeded into an empty store in demo mode. */
+export const DEMO_REGISTRY = "registry/catalogues/demo";
 
 export const SETTINGS = [
   {
     name: "ESTELAM_GRPC_ADDRESS",
     default: "127.0.0.1:50051",
-    description: "host:port of the gRPC server (InquiryService, health, reflection).",
+    description: "host:port of the gRPC server (InquiryService, RegistryService, health, reflection).",
   },
   {
     name: "ESTELAM_HTTP_ADDRESS",
@@ -27,11 +29,33 @@ export const SETTINGS = [
     description: "host:port of the HTTP server for /metrics, /healthz and /readyz.",
   },
   {
-    name: "ESTELAM_CATALOGUE",
-    default: "registry/catalogues/demo.json",
+    name: "ESTELAM_DATA_DIR",
+    default: "var",
+    description: "Folder of what the gateway keeps on local disk; the embedded database lives in `<data dir>/db`.",
+  },
+  {
+    name: "ESTELAM_DATABASE_URL",
+    default: "",
     description:
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text describes the catalogue's ${NAME} syntax.
-      "Path of the catalogue file (agencies, inquiry types, bindings, grants). `${NAME}` and `${NAME:-default}` in its strings are read from the environment.",
+      "Unset: the embedded database (PGlite) in the data folder, for one gateway process. `postgres://user@host:port/db`: a PostgreSQL server shared by several gateway instances.",
+  },
+  {
+    name: "ESTELAM_DATABASE_SCHEMA",
+    default: "estelam",
+    description:
+      "PostgreSQL schema of the gateway's tables (the registry and its revisions); deployments sharing a server use different schemas.",
+  },
+  {
+    name: "ESTELAM_REGISTRY_SEED",
+    default: "",
+    description:
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text describes the documents' ${NAME} syntax.
+      "File or folder of registry documents written as the first revision when the registry store is empty (later starts keep what was applied). Unset: in demo mode `registry/catalogues/demo`, otherwise none (an empty store then stops start-up). `${NAME}` references are filled from each instance's environment.",
+  },
+  {
+    name: "ESTELAM_REGISTRY_REFRESH_MS",
+    default: "5000",
+    description: "Besides listening for new revisions, how often the gateway re-reads the store's newest revision number (a safety net).",
   },
   {
     name: "ESTELAM_DEMO",
@@ -41,7 +65,7 @@ export const SETTINGS = [
   {
     name: "ESTELAM_DEMO_AGENCIES_ADDRESS",
     default: "127.0.0.1:8090",
-    description: "host:port of the demo agencies in demo mode; the demo catalogue reaches them through `DEMO_AGENCIES_URL`.",
+    description: "host:port of the demo agencies in demo mode; the demo registry documents reach them through `DEMO_AGENCIES_URL`.",
   },
   {
     name: "KAFKA_BROKERS",
@@ -98,7 +122,17 @@ export interface HostPort {
 export interface GatewayConfig {
   readonly grpc: HostPort;
   readonly http: HostPort;
-  readonly cataloguePath: string;
+  readonly dataDir: string;
+  readonly database: {
+    /** undefined: the embedded database in `<dataDir>/db`. */
+    readonly url: string | undefined;
+    readonly schema: string;
+  };
+  readonly registry: {
+    /** Seed documents for an empty store (a file or folder), when any. */
+    readonly seed: string | undefined;
+    readonly refreshMs: number;
+  };
   readonly demo: boolean;
   readonly demoAgencies: HostPort;
   readonly audit: {
@@ -209,6 +243,12 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
       "ESTELAM_AUDIT_KEY is required outside demo mode (a long random secret; it keys the digests of identifiers in audit events)",
     );
   else if (key.length < 16) problems.push("ESTELAM_AUDIT_KEY must be at least 16 characters");
+  const databaseUrl = raw("ESTELAM_DATABASE_URL");
+  if (databaseUrl !== "" && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl))
+    problems.push("ESTELAM_DATABASE_URL must be a postgres:// URL (or unset, for the embedded database)");
+  const schema = raw("ESTELAM_DATABASE_SCHEMA");
+  if (!/^[a-z_][a-z0-9_]{0,47}$/.test(schema))
+    problems.push(`ESTELAM_DATABASE_SCHEMA=${schema} must be a lowercase identifier (a-z, 0-9, _)`);
   const logLevel = raw("ESTELAM_LOG_LEVEL");
   if (!LOG_LEVELS.has(logLevel)) problems.push(`ESTELAM_LOG_LEVEL=${logLevel} must be one of ${[...LOG_LEVELS].join(", ")}`);
   const topic = raw("ESTELAM_AUDIT_TOPIC");
@@ -217,7 +257,17 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
   const config: GatewayConfig = {
     grpc: hostPort("ESTELAM_GRPC_ADDRESS"),
     http: hostPort("ESTELAM_HTTP_ADDRESS"),
-    cataloguePath: resolve(env.ESTELAM_CATALOGUE?.trim() ? process.cwd() : PROJECT_ROOT, raw("ESTELAM_CATALOGUE")),
+    dataDir: resolve(env.ESTELAM_DATA_DIR?.trim() ? process.cwd() : PROJECT_ROOT, raw("ESTELAM_DATA_DIR")),
+    database: { url: databaseUrl === "" ? undefined : databaseUrl, schema },
+    registry: {
+      seed:
+        raw("ESTELAM_REGISTRY_SEED") !== ""
+          ? resolve(process.cwd(), raw("ESTELAM_REGISTRY_SEED"))
+          : demo
+            ? resolve(PROJECT_ROOT, DEMO_REGISTRY)
+            : undefined,
+      refreshMs: int("ESTELAM_REGISTRY_REFRESH_MS", 50, 3_600_000),
+    },
     demo,
     demoAgencies: hostPort("ESTELAM_DEMO_AGENCIES_ADDRESS"),
     audit: {

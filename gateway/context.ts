@@ -3,7 +3,7 @@
 // module state.
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { InquireRequest } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
-import type { Binding, Credential, InquiryType, RegistrySnapshot } from "../registry/catalogue.ts";
+import type { Credential, InquiryType, RegistrySnapshot, Route } from "../registry/catalogue.ts";
 import type { Subject } from "../registry/params.ts";
 import type { CallContext } from "./grpc/call-context.ts";
 
@@ -16,14 +16,15 @@ export interface InquiryContext {
   readonly startedAt: number;
   readonly request: InquireRequest;
   readonly call: CallContext;
-  /** The catalogue this inquiry is served under, taken once at the start. */
+  /** The registry revision this inquiry is served under, taken once at the start. */
   readonly snapshot: RegistrySnapshot;
 
   credential?: Credential;
   inquiryType?: InquiryType;
   params?: JsonObject;
   subjects?: readonly Subject[];
-  binding?: Binding;
+  /** The endpoint chosen to answer, with the connector's operation options. */
+  route?: Route;
   /** Epoch ms when the request went to the agency and when its answer came back. */
   requestOutAt?: number;
   responseInAt?: number;

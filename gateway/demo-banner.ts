@@ -1,17 +1,19 @@
 // What `npm start` prints once the gateway is up: where it listens and how to call it.
 import type { DemoAgencies } from "../simulators/demo-agencies/server.ts";
 import type { RunningGateway } from "./app.ts";
-import { bufCurlCommand, DEMO_EXAMPLES } from "./demo-examples.ts";
+import { bufCurlCommand, DEMO_ADMIN_KEY, DEMO_EXAMPLES } from "./demo-examples.ts";
 
 export function demoBanner(gateway: RunningGateway, agencies: Pick<DemoAgencies, "url" | "grpcAddress">): string {
   const lines = [
     "",
     "Estelam is running in demo mode.",
-    `  gRPC      ${gateway.grpcAddress}  (estelam.inquiry.v1.InquiryService, grpc.health.v1.Health, reflection)`,
+    `  gRPC      ${gateway.grpcAddress}  (estelam.inquiry.v1.InquiryService, estelam.registry.v1.RegistryService, grpc.health.v1.Health, reflection)`,
     `  HTTP      ${gateway.httpUrl}/metrics  /healthz  /readyz`,
     `  agencies  ${agencies.url}  (demo agencies over REST and SOAP; control API at /_control/agencies)`,
     `            ${agencies.grpcAddress}  (demo agencies over gRPC, with reflection)`,
     `  audit     ${gateway.audit.kind === "file" ? "local file (set KAFKA_BROKERS for Kafka)" : "Kafka"}`,
+    `  registry  revision ${gateway.registry.record().revision} in ${gateway.database.kind === "pglite" ? `the embedded database ${gateway.database.location}` : `PostgreSQL ${gateway.database.location}`}`,
+    `            change it with: ESTELAM_API_KEY=${DEMO_ADMIN_KEY} scripts/estelam registry --help (README, "Register an agency")`,
     "",
     "Ask an inquiry from another terminal (in this folder):",
   ];

@@ -1,6 +1,8 @@
 // The demo inquiries shown by `npm start` and in the README: one per demo inquiry type, each answered by
 // the demo agencies (inputs from simulators/demo-agencies/README.md).
 export const DEMO_API_KEY = "demo-bank-key-7f3a91c2e5d84b06";
+/** The demo registry's admin key (Credential nix/registry-admin), for `estelam registry`. */
+export const DEMO_ADMIN_KEY = "demo-admin-key-3e7c1a9f5b2d8046";
 
 export interface DemoExample {
   readonly title: string;

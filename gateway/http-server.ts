@@ -1,5 +1,7 @@
 // The operations HTTP server: /metrics for Prometheus, /healthz (the process is alive) and /readyz (it
-// can serve inquiries: catalogue loaded, gRPC bound, audit trail accepting records, not draining).
+// can serve inquiries: a registry revision served, audit trail accepting records, not draining). A check may
+// add a line of detail (e.g. the registry store is away and the last good revision is served) without
+// changing readiness.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry as PromRegistry } from "prom-client";
@@ -35,8 +37,9 @@ export function createOpsHttpServer(options: OpsHttpServerOptions): OpsHttpServe
       case "/healthz":
         return send(200, "application/json", `${JSON.stringify({ status: "alive" })}\n`);
       case "/readyz": {
-        const { ready, checks } = options.readiness.evaluate();
-        return send(ready ? 200 : 503, "application/json", `${JSON.stringify({ status: ready ? "ready" : "not_ready", checks })}\n`);
+        const { ready, checks, details } = options.readiness.evaluate();
+        const body = { status: ready ? "ready" : "not_ready", checks, ...(Object.keys(details).length > 0 ? { details } : {}) };
+        return send(ready ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
       }
       default:
         return send(404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz or /readyz\n");

@@ -9,6 +9,7 @@ import type { AuditEventFactory, InquiryRecord } from "../observability/audit/ev
 import type { AuditSink } from "../observability/audit/sink.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
+import type { RegistrySnapshot } from "../registry/catalogue.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { InquiryHandler } from "./chain.ts";
 import type { InquiryContext } from "./context.ts";
@@ -56,8 +57,8 @@ function record(
     endUser: ctx.request.endUser.slice(0, 128),
     caseReference: ctx.request.caseReference.slice(0, 128),
     purpose: ctx.request.purpose.slice(0, 100),
-    responder: ctx.binding?.endpoint.agency ?? "",
-    endpoint: ctx.binding?.endpoint.key ?? "",
+    responder: ctx.route?.endpoint.agency ?? "",
+    endpoint: ctx.route?.endpoint.key ?? "",
     requestInMs: ctx.receivedAt,
     requestOutMs: ctx.requestOutAt,
     responseInMs: ctx.responseInAt,
@@ -78,93 +79,108 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
   return {
     async inquire(request, call) {
       const receivedAt = Date.now();
-      const ctx: InquiryContext = {
-        inquiryId: newInquiryId(receivedAt),
-        trackingCode: newTrackingCode(),
-        receivedAt,
-        startedAt: performance.now(),
-        request,
-        call,
-        snapshot: registry.current(),
-      };
-
-      let answer: ConnectorAnswer | undefined;
-      let error: EstelamError | undefined;
+      // The inquiry keeps this revision to its end; its connections stay open until it lets go.
+      const lease = registry.acquire();
       try {
-        answer = await path(ctx);
-      } catch (thrown) {
-        error = EstelamError.from(thrown);
+        return await handle(request, call, receivedAt, lease.snapshot);
+      } finally {
+        registry.release(lease);
       }
-      if (answer === undefined && error === undefined) error = new EstelamError("INTERNAL", "the request path ended without an answer");
-
-      const answeredAt = Date.now();
-      const done = record(ctx, answer, error, answeredAt);
-      let auditFailure: EstelamError | undefined;
-      try {
-        await audit.append(auditEvents.build(done));
-      } catch (thrown) {
-        auditFailure = EstelamError.from(thrown);
-      }
-      // Evidence first: an answer whose record is not durable is withheld.
-      if (auditFailure !== undefined && error === undefined) {
-        error = new EstelamError(
-          "AUDIT_UNAVAILABLE",
-          `the answer is withheld because the audit trail could not record it: ${auditFailure.message}`,
-        );
-      }
-
-      const seconds = (performance.now() - ctx.startedAt) / 1000;
-      const inquiryType = ctx.inquiryType?.id ?? "unregistered";
-      const requester = ctx.credential?.agency ?? "unidentified";
-      const responder = ctx.binding?.endpoint.agency ?? "none";
-      // The label: the business answer, or the error reason in lowercase (a closed set).
-      const outcome = error === undefined ? done.outcome : error.reason.toLowerCase();
-      metrics.inquiries.inc({ inquiry_type: inquiryType, requester, responder, outcome });
-      metrics.inquirySeconds.observe({ inquiry_type: inquiryType, responder }, seconds);
-
-      // One line per inquiry: ids, catalogue names, outcome and timings only. Nothing the caller typed is
-      // logged (it may hold personal data), and neither are params nor results.
-      const line = {
-        inquiry_id: ctx.inquiryId,
-        tracking_code: ctx.trackingCode,
-        inquiry_type: inquiryType,
-        requester,
-        responder,
-        endpoint: ctx.binding?.endpoint.key,
-        outcome,
-        origin: error?.origin,
-        grpc_code: error?.code ?? 0,
-        total_ms: Math.round(seconds * 1e6) / 1e3,
-        upstream_ms: ctx.upstreamSeconds === undefined ? undefined : Math.round(ctx.upstreamSeconds * 1e6) / 1e3,
-        audit: auditFailure === undefined ? "recorded" : "failed",
-      };
-      if (error?.reason === "INTERNAL")
-        logger.error(
-          { ...line, err: error.cause instanceof Error ? { type: error.cause.name, stack: error.cause.stack } : undefined },
-          "inquiry failed inside the gateway",
-        );
-      else if (auditFailure !== undefined)
-        logger.error({ ...line, audit_reason: auditFailure.message }, "inquiry not recorded in the audit trail");
-      else if (error !== undefined && error.origin !== "client") logger.warn(line, "inquiry failed");
-      else logger.info(line, "inquiry");
-
-      // Every refusal has an audit record: name the inquiry so the caller can quote it.
-      if (error !== undefined) throw error.forInquiry({ inquiryId: ctx.inquiryId, trackingCode: ctx.trackingCode });
-      if (answer === undefined) throw new EstelamError("INTERNAL", "unreachable: no answer and no error");
-      return create(InquireResponseSchema, {
-        inquiryId: ctx.inquiryId,
-        trackingCode: ctx.trackingCode,
-        responder,
-        answer: ANSWERS[answer.answer],
-        result: answer.answer === "found" ? answer.result : undefined,
-        message: answer.answer === "found" ? "" : answer.message,
-        timings: {
-          receivedAt: timestampFromMs(receivedAt),
-          answeredAt: timestampFromMs(answeredAt),
-          total: duration(seconds),
-          upstream: ctx.upstreamSeconds === undefined ? undefined : duration(ctx.upstreamSeconds),
-        },
-      });
     },
   };
+
+  async function handle(
+    request: InquireRequest,
+    call: CallContext,
+    receivedAt: number,
+    snapshot: RegistrySnapshot,
+  ): Promise<InquireResponse> {
+    const ctx: InquiryContext = {
+      inquiryId: newInquiryId(receivedAt),
+      trackingCode: newTrackingCode(),
+      receivedAt,
+      startedAt: performance.now(),
+      request,
+      call,
+      snapshot,
+    };
+
+    let answer: ConnectorAnswer | undefined;
+    let error: EstelamError | undefined;
+    try {
+      answer = await path(ctx);
+    } catch (thrown) {
+      error = EstelamError.from(thrown);
+    }
+    if (answer === undefined && error === undefined) error = new EstelamError("INTERNAL", "the request path ended without an answer");
+
+    const answeredAt = Date.now();
+    const done = record(ctx, answer, error, answeredAt);
+    let auditFailure: EstelamError | undefined;
+    try {
+      await audit.append(auditEvents.build(done));
+    } catch (thrown) {
+      auditFailure = EstelamError.from(thrown);
+    }
+    // Evidence first: an answer whose record is not durable is withheld.
+    if (auditFailure !== undefined && error === undefined) {
+      error = new EstelamError(
+        "AUDIT_UNAVAILABLE",
+        `the answer is withheld because the audit trail could not record it: ${auditFailure.message}`,
+      );
+    }
+
+    const seconds = (performance.now() - ctx.startedAt) / 1000;
+    const inquiryType = ctx.inquiryType?.id ?? "unregistered";
+    const requester = ctx.credential?.agency ?? "unidentified";
+    const responder = ctx.route?.endpoint.agency ?? "none";
+    // The label: the business answer, or the error reason in lowercase (a closed set).
+    const outcome = error === undefined ? done.outcome : error.reason.toLowerCase();
+    metrics.inquiries.inc({ inquiry_type: inquiryType, requester, responder, outcome });
+    metrics.inquirySeconds.observe({ inquiry_type: inquiryType, responder }, seconds);
+
+    // One line per inquiry: ids, registry names, outcome and timings only. Nothing the caller typed is
+    // logged (it may hold personal data), and neither are params nor results.
+    const line = {
+      inquiry_id: ctx.inquiryId,
+      tracking_code: ctx.trackingCode,
+      inquiry_type: inquiryType,
+      requester,
+      responder,
+      endpoint: ctx.route?.endpoint.key,
+      outcome,
+      origin: error?.origin,
+      grpc_code: error?.code ?? 0,
+      total_ms: Math.round(seconds * 1e6) / 1e3,
+      upstream_ms: ctx.upstreamSeconds === undefined ? undefined : Math.round(ctx.upstreamSeconds * 1e6) / 1e3,
+      audit: auditFailure === undefined ? "recorded" : "failed",
+    };
+    if (error?.reason === "INTERNAL")
+      logger.error(
+        { ...line, err: error.cause instanceof Error ? { type: error.cause.name, stack: error.cause.stack } : undefined },
+        "inquiry failed inside the gateway",
+      );
+    else if (auditFailure !== undefined)
+      logger.error({ ...line, audit_reason: auditFailure.message }, "inquiry not recorded in the audit trail");
+    else if (error !== undefined && error.origin !== "client") logger.warn(line, "inquiry failed");
+    else logger.info(line, "inquiry");
+
+    // Every refusal has an audit record: name the inquiry so the caller can quote it.
+    if (error !== undefined) throw error.forInquiry({ inquiryId: ctx.inquiryId, trackingCode: ctx.trackingCode });
+    if (answer === undefined) throw new EstelamError("INTERNAL", "unreachable: no answer and no error");
+    return create(InquireResponseSchema, {
+      inquiryId: ctx.inquiryId,
+      trackingCode: ctx.trackingCode,
+      responder,
+      answer: ANSWERS[answer.answer],
+      result: answer.answer === "found" ? answer.result : undefined,
+      message: answer.answer === "found" ? "" : answer.message,
+      timings: {
+        receivedAt: timestampFromMs(receivedAt),
+        answeredAt: timestampFromMs(answeredAt),
+        total: duration(seconds),
+        upstream: ctx.upstreamSeconds === undefined ? undefined : duration(ctx.upstreamSeconds),
+      },
+    });
+  }
 }

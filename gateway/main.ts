@@ -1,5 +1,5 @@
-// The gateway process. `npm start` runs it with --demo: the demo agencies start alongside it and the
-// demo catalogue points at them, so inquiries are answered out of the box.
+// The gateway process. `npm start` runs it with --demo: the demo agencies start alongside it, an empty
+// registry is seeded from the demo documents, which point at them, so inquiries are answered out of the box.
 import { type DemoAgencies, startDemoAgencies } from "../simulators/demo-agencies/server.ts";
 import { type RunningGateway, startGateway } from "./app.ts";
 import { ConfigError, listenFailure, resolveConfig, usage } from "./config.ts";
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     for (const [name, value] of Object.entries(agencies.vars)) vars[name] ??= value;
   }
   try {
-    gateway = await startGateway({ config, catalogueVars: vars });
+    gateway = await startGateway({ config, registryVars: vars });
   } catch (error) {
     await agencies?.close();
     throw error;
@@ -43,18 +43,13 @@ async function main(): Promise<void> {
       process.exit(0);
     })();
   };
-  // SIGHUP re-reads the catalogue: validated whole, swapped in atomically; a bad file keeps the current one.
+  // SIGHUP re-reads the registry store at once (it is followed anyway: notifications and a periodic re-read).
   process.on("SIGHUP", () => {
     const running = gateway;
     if (running === undefined) return;
-    running.registry.reload().then(
-      (snapshot) => running.logger.info({ catalogue: snapshot.version }, "catalogue reloaded"),
-      (error: unknown) =>
-        running.logger.error(
-          { problems: error instanceof Error ? error.message : String(error) },
-          "catalogue not reloaded; the current one stays",
-        ),
-    );
+    void running.registry
+      .refresh()
+      .then(() => running.logger.info({ revision: running.registry.record().revision }, "registry store re-read on SIGHUP"));
   });
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

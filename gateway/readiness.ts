@@ -1,14 +1,18 @@
-// Whether the gateway can serve inquiries now: the registry is loaded, the audit trail can record, and the
-// gateway is not draining. One answer for every way of asking: /readyz, and gRPC health (both the overall
+// Whether the gateway can serve inquiries now: a registry revision is served, the audit trail can record,
+// and the gateway is not draining. One answer for every way of asking: /readyz, and gRPC health (both the overall
 // status "" and the inquiry service), whose Watch streams are told of each change.
 export interface ReadinessCheck {
   readonly name: string;
   ready(): boolean;
+  /** What an operator should know about this check, ready or not (e.g. the registry store is away). */
+  detail?(): string | undefined;
 }
 
 export interface ReadinessReport {
   readonly ready: boolean;
   readonly checks: Readonly<Record<string, "ready" | "not_ready">>;
+  /** Lines of detail by check name, for the checks that have something to say. */
+  readonly details: Readonly<Record<string, string>>;
 }
 
 export interface Readiness {
@@ -29,11 +33,14 @@ export function createReadiness(checks: readonly ReadinessCheck[], pollMs = READ
 
   const evaluate = (): ReadinessReport => {
     const results: Record<string, "ready" | "not_ready"> = {};
+    const details: Record<string, string> = {};
     let ready = true;
     for (const check of checks) {
       let ok: boolean;
       try {
         ok = check.ready();
+        const detail = check.detail?.();
+        if (detail !== undefined) details[check.name] = detail;
       } catch {
         ok = false;
       }
@@ -44,7 +51,7 @@ export function createReadiness(checks: readonly ReadinessCheck[], pollMs = READ
       last = ready;
       for (const listener of listeners) listener(ready);
     }
-    return { ready, checks: results };
+    return { ready, checks: results, details };
   };
 
   const timer = setInterval(evaluate, pollMs);

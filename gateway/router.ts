@@ -1,5 +1,6 @@
-// The end of the request path: finds the endpoint bound to the inquiry type and calls it through its
-// breaker, with a deadline that is the tighter of the caller's and the inquiry type's.
+// The end of the request path: picks the endpoint that answers the inquiry type (the upstream manager
+// chooses among a binding's endpoints) and calls it through its breaker, with a deadline that is the
+// tighter of the caller's and the inquiry type's.
 
 import { startUpstreamDeadline } from "../connectors/deadline.ts";
 import type { Upstreams } from "../connectors/upstreams.ts";
@@ -14,16 +15,18 @@ export function createRouter(upstreams: Upstreams): InquiryHandler {
     }
     const binding = ctx.snapshot.bindings.get(type.id);
     if (binding === undefined) throw new EstelamError("NO_ROUTE", `no agency answers '${type.id}' online yet`, { agency: type.agency });
-    ctx.binding = binding;
-    const breaker = upstreams.breaker(binding.endpoint.key);
-    if (breaker === undefined)
-      throw new EstelamError("NO_ROUTE", `endpoint ${binding.endpoint.key} is not connected`, { agency: binding.endpoint.agency });
+    if (ctx.snapshot.agencies.get(type.agency)?.status === "suspended")
+      throw new EstelamError("NO_ROUTE", `agency '${type.agency}' is suspended`, { agency: type.agency });
+    const selected = upstreams.select(binding);
+    if (selected === undefined) throw new EstelamError("NO_ROUTE", `no endpoint of '${type.id}' is connected`, { agency: type.agency });
+    const { route, breaker } = selected;
+    ctx.route = route;
 
     const now = Date.now();
     const callerDeadline = ctx.call.deadline;
     if (callerDeadline !== undefined && callerDeadline <= now) {
       throw new EstelamError("DEADLINE_EXCEEDED", "the caller's deadline passed before the agency was asked", {
-        agency: binding.endpoint.agency,
+        agency: route.endpoint.agency,
       });
     }
     const deadline = startUpstreamDeadline(type.timeoutMs, callerDeadline, ctx.call.signal, now);
@@ -40,7 +43,7 @@ export function createRouter(upstreams: Upstreams): InquiryHandler {
           signal: deadline.signal,
           deadline: deadline.deadline,
         },
-        binding.operation,
+        route.operation,
       );
     } catch (error) {
       // A call refused by the breaker itself never left the gateway.

@@ -29,6 +29,8 @@ export interface GatewayMetrics {
   readonly auditWriteSeconds: Histogram<"sink">;
   /** Makes `estelam_audit_pending_events{sink}` read `pending()` at every scrape. */
   watchAuditPending(sink: string, pending: () => number): void;
+  /** Makes `estelam_registry_revision` and `estelam_registry_stale_seconds` read `status()` at every scrape. */
+  watchRegistry(status: () => { readonly revision: number; readonly staleSeconds: number }): void;
 }
 
 export interface MetricsOptions {
@@ -51,6 +53,23 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   }
   const registers = [registry];
   const pendingSources = new Map<string, () => number>();
+  let registryStatus: (() => { readonly revision: number; readonly staleSeconds: number }) | undefined;
+  new Gauge({
+    name: "estelam_registry_revision",
+    help: "The registry revision this instance serves.",
+    registers,
+    collect() {
+      if (registryStatus !== undefined) this.set(registryStatus().revision);
+    },
+  });
+  new Gauge({
+    name: "estelam_registry_stale_seconds",
+    help: "Seconds since this instance last confirmed with the registry store that it serves the newest revision (0 while in contact).",
+    registers,
+    collect() {
+      if (registryStatus !== undefined) this.set(registryStatus().staleSeconds);
+    },
+  });
   return {
     registry,
     grpcStarted: new Counter({
@@ -140,6 +159,9 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     }),
     watchAuditPending(sink, pending) {
       pendingSources.set(sink, pending);
+    },
+    watchRegistry(status) {
+      registryStatus = status;
     },
   };
 }

@@ -1,4 +1,4 @@
-// Options of the `http-json` connector kind, validated when a catalogue loads.
+// Options of the `http-json` connector kind, validated when registry documents are checked.
 import type { OptionIssue, OptionsResult } from "../connector.ts";
 
 export interface HttpJsonEndpointOptions {

@@ -31,10 +31,14 @@ export interface GatewayProcess {
   stderr(): string;
 }
 
-/** Starts the demo gateway process with `env` added to fresh ports and a temporary audit file; waits for /readyz. */
+/**
+ * Starts the demo gateway process with `env` added to fresh ports, a temporary data folder (its embedded
+ * registry, seeded from the demo documents) and a temporary audit file; waits for /readyz.
+ */
 export async function startGatewayProcess(env: Readonly<Record<string, string>> = {}): Promise<GatewayProcess> {
   const [grpc, http, agencies] = [await freePort(), await freePort(), await freePort()];
-  const auditFile = join(mkdtempSync(join(tmpdir(), "estelam-process-")), "audit.jsonl");
+  const dataDir = mkdtempSync(join(tmpdir(), "estelam-process-"));
+  const auditFile = join(dataDir, "audit.jsonl");
   const child = spawn(process.execPath, [MAIN, "--demo"], {
     env: {
       PATH: process.env.PATH ?? "",
@@ -42,6 +46,7 @@ export async function startGatewayProcess(env: Readonly<Record<string, string>> 
       ESTELAM_HTTP_ADDRESS: `127.0.0.1:${http}`,
       ESTELAM_DEMO_AGENCIES_ADDRESS: `127.0.0.1:${agencies}`,
       ESTELAM_AUDIT_FILE: auditFile,
+      ESTELAM_DATA_DIR: dataDir,
       ESTELAM_LOG_LEVEL: "warn",
       ...env,
     },

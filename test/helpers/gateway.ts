@@ -1,7 +1,8 @@
-// Starts the real gateway in-process for integration tests: demo agencies on an ephemeral port, the demo
-// catalogue (optionally altered), audit on the test Kafka broker under a fresh topic, and logs captured
-// in memory so tests can read every line.
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+// Starts the real gateway in-process for integration tests: demo agencies on an ephemeral port, a registry
+// of its own (an embedded database in a fresh folder, or a fresh schema on the test PostgreSQL server)
+// seeded from the demo documents (optionally altered), audit on the test Kafka broker under a fresh topic,
+// and logs captured in memory so tests can read every line.
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
@@ -10,16 +11,37 @@ import { type RunningGateway, startGateway } from "../../gateway/app.ts";
 import { resolveConfig } from "../../gateway/config.ts";
 import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
 import { createLogger } from "../../observability/logger.ts";
+import { type RegistryDocument, readDocuments } from "../../registry/documents.ts";
 import { type DemoAgencies, startDemoAgencies } from "../../simulators/demo-agencies/server.ts";
 import { createInquiryClient, type InquiryClient } from "./client.ts";
 import { uniqueTopicName } from "./kafka.ts";
+import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "./postgres.ts";
 
-export const DEMO_CATALOGUE = resolve(import.meta.dirname, "../../registry/catalogues/demo.json");
+export const DEMO_REGISTRY = resolve(import.meta.dirname, "../../registry/catalogues/demo");
 export const KEYS = {
   demoBank: DEMO_API_KEY,
   counterOffice: "counter-office-key-2b8e64d1a9c05f37",
   taxOffice: "tax-office-key-5c1d07e9b3a46f28",
+  admin: "demo-admin-key-3e7c1a9f5b2d8046",
 } as const;
+
+/** The demo registry documents, read fresh (tests may alter them). */
+export async function demoDocuments(): Promise<RegistryDocument[]> {
+  const read = await readDocuments(DEMO_REGISTRY);
+  if (read.problems.length > 0) throw new Error(`the demo documents have problems: ${JSON.stringify(read.problems)}`);
+  return read.documents;
+}
+
+/** The content of the demo document `kind/name`, to alter in place. */
+export function findDocument(
+  documents: readonly RegistryDocument[],
+  kind: string,
+  name: string,
+): Record<string, unknown> & { spec: Record<string, unknown> } {
+  const found = documents.find((d) => d.content.kind === kind && (d.content.metadata as { name?: string } | undefined)?.name === name);
+  if (found === undefined) throw new Error(`the demo documents have no ${kind}/${name}`);
+  return found.content as Record<string, unknown> & { spec: Record<string, unknown> };
+}
 
 export interface CapturedLogs {
   readonly lines: string[];
@@ -33,14 +55,22 @@ export interface TestGateway {
   readonly logs: CapturedLogs;
   /** The Kafka topic of this gateway's audit events (when audit goes to Kafka). */
   readonly topic: string;
-  /** The catalogue file the gateway loaded (tests may rewrite it and reload). */
-  readonly cataloguePath: string;
+  /** The folder of the embedded database and other local files. */
+  readonly dataDir: string;
+  /** The PostgreSQL schema, when the registry is on the test server. */
+  readonly schema: string | undefined;
   close(): Promise<void>;
 }
 
 export interface TestGatewayOptions {
-  /** Edits the demo catalogue document before the gateway loads it. */
-  readonly editCatalogue?: (catalogue: Record<string, unknown>) => void;
+  /** Edits the demo documents before they seed the gateway's registry. */
+  readonly editDocuments?: (documents: RegistryDocument[]) => void;
+  /** `pglite` (default: an embedded database in a fresh folder) or `postgres` (a fresh schema on the test server). */
+  readonly database?: "pglite" | "postgres";
+  /** With `postgres`: this schema (shared with another gateway, not dropped on close) instead of a fresh one. */
+  readonly schema?: string;
+  /** With `postgres`: the server's URL, e.g. through a proxy; default the test server. */
+  readonly databaseUrl?: string;
   /** Extra settings (environment variables), e.g. ESTELAM_AUDIT_ACK_TIMEOUT_MS. */
   readonly env?: Readonly<Record<string, string>>;
   /** `kafka` (default) or `file`. */
@@ -53,17 +83,21 @@ export interface TestGatewayOptions {
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "estelam-test-"));
-  const catalogue = JSON.parse(await readFile(DEMO_CATALOGUE, "utf8")) as Record<string, unknown>;
-  options.editCatalogue?.(catalogue);
-  const cataloguePath = join(dir, "catalogue.json");
-  await writeFile(cataloguePath, JSON.stringify(catalogue));
+  const documents = await demoDocuments();
+  options.editDocuments?.(documents);
+  const seed = join(dir, "seed.json");
+  await writeFile(seed, JSON.stringify(documents.map((d) => d.content)));
+  const schema = options.database === "postgres" ? (options.schema ?? uniqueSchema("gw")) : undefined;
+  const ownSchema = options.database === "postgres" && options.schema === undefined;
 
   const agencies = await startDemoAgencies({ host: "127.0.0.1", port: 0 });
   const topic = options.topic ?? uniqueTopicName("audit");
   const env: Record<string, string> = {
     ESTELAM_GRPC_ADDRESS: "127.0.0.1:0",
     ESTELAM_HTTP_ADDRESS: "127.0.0.1:0",
-    ESTELAM_CATALOGUE: cataloguePath,
+    ESTELAM_DATA_DIR: dir,
+    ESTELAM_REGISTRY_SEED: seed,
+    ...(schema === undefined ? {} : { ESTELAM_DATABASE_URL: options.databaseUrl ?? TEST_DATABASE_URL, ESTELAM_DATABASE_SCHEMA: schema }),
     ESTELAM_AUDIT_KEY: "integration-test-audit-key-0123456789",
     ESTELAM_AUDIT_TOPIC: topic,
     ESTELAM_AUDIT_TOPIC_PARTITIONS: "1",
@@ -87,11 +121,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     gateway = await startGateway({
       config,
       logger,
-      catalogueVars: { ...agencies.vars },
+      registryVars: { ...agencies.vars },
       defaultMetrics: options.defaultMetrics ?? false,
     });
   } catch (error) {
     await agencies.close();
+    if (ownSchema && schema !== undefined) await dropSchema(schema);
     throw error;
   }
   const client = createInquiryClient(gateway.grpcAddress, KEYS.demoBank);
@@ -100,12 +135,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     agencies,
     client,
     topic,
-    cataloguePath,
+    dataDir: dir,
+    schema,
     logs: { lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) },
     async close() {
       client.close();
       await gateway.stop(1000);
       await agencies.close();
+      if (ownSchema && schema !== undefined) await dropSchema(schema);
     },
   };
 }

@@ -59,7 +59,7 @@ describe("the audit topic", () => {
         t.topic,
         "--from-beginning",
         "--max-messages",
-        "3",
+        "4",
         "--timeout-ms",
         "30000",
         "--property",
@@ -73,7 +73,8 @@ describe("the audit topic", () => {
       .split("\n")
       .filter((l) => l.includes("|"))
       .map((l) => l.slice(0, l.indexOf("|")));
-    expect(keys.sort()).toEqual([...ids].sort());
+    // Three inquiries, after the record of the registry's first revision (whose value may hold line breaks).
+    expect(keys).toEqual(expect.arrayContaining(ids));
   }, 120_000);
 
   it("is printed by `estelam audit tail` as JSON, latest last", async () => {
@@ -105,7 +106,7 @@ describe("the local audit file", () => {
   let file: string;
   beforeAll(async () => {
     t = await startTestGateway({ audit: "file" });
-    file = resolve(t.cataloguePath, "../audit.jsonl");
+    file = resolve(t.dataDir, "audit.jsonl");
   });
   afterAll(async () => {
     await t?.close();
@@ -115,7 +116,12 @@ describe("the local audit file", () => {
     const first = await ask(t, 2);
     const tail = await estelam(["audit", "tail", "--file", file, "-n", "5"]);
     expect(tail.code).toBe(0);
-    expect(events(tail.stdout).map((e) => e.inquiryId)).toEqual(first);
+    // The file starts with the record of the registry's first revision.
+    expect(
+      events(tail.stdout)
+        .filter((e) => e.registryChange === undefined)
+        .map((e) => e.inquiryId),
+    ).toEqual(first);
 
     // -n 1 first prints the latest event: once it is out, the follower has read the file and any later
     // event must come from following it.

@@ -4,18 +4,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../core/errors.ts";
 import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
-import { scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { findDocument, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const RESET_MS = 700;
 let t: TestGateway;
 
 beforeAll(async () => {
   t = await startTestGateway({
-    editCatalogue(catalogue) {
-      const agencies = catalogue.agencies as Array<{ id: string; endpoints?: Array<Record<string, unknown>> }>;
-      const nocr = agencies.find((a) => a.id === "nocr")?.endpoints?.[0];
-      if (nocr === undefined) throw new Error("demo catalogue changed");
-      nocr.breaker = {
+    editDocuments(documents) {
+      findDocument(documents, "Endpoint", "nocr/main").spec.breaker = {
         volumeThreshold: 4,
         errorThresholdPercentage: 50,
         resetTimeoutMs: RESET_MS,

@@ -1,13 +1,13 @@
 // The `estelam` command run as a child process, as a user runs it, against a real gateway with the demo
-// agencies on loopback: one inquiry (answer and error), usage errors, catalogue check, bulk inquiries from
+// agencies on loopback: one inquiry (answer and error), usage errors, offline validation of registry documents, bulk inquiries from
 // a CSV file and the health check.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nationalCodeFromSeed } from "../../core/identifiers.ts";
 import { estelam, spawnEstelam } from "../helpers/cli.ts";
-import { DEMO_CATALOGUE, KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { DEMO_REGISTRY, demoDocuments, findDocument, KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { freePort } from "../helpers/gateway-process.ts";
 
 let t: TestGateway;
@@ -106,31 +106,40 @@ describe("estelam inquire", () => {
   });
 });
 
-describe("estelam catalogue check", () => {
-  it("accepts the demo catalogue and counts its entries", async () => {
-    const doc = JSON.parse(await readFile(DEMO_CATALOGUE, "utf8")) as Record<string, unknown[]> & { version: string };
-    const run = await estelam(["catalogue", "check", DEMO_CATALOGUE]);
+describe("estelam registry validate", () => {
+  it("accepts the demo documents offline and counts what they hold", async () => {
+    const run = await estelam(["registry", "validate", "-f", DEMO_REGISTRY]);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    expect(run.stdout.trim()).toBe(
-      `ok: ${doc.version}, ${doc.agencies?.length} agencies, ${doc.inquiryTypes?.length} inquiry types, ${doc.bindings?.length} bindings, ${doc.grants?.length} grants`,
-    );
+    expect(run.stdout.trim()).toBe("ok: 28 documents: 7 agencies, 4 inquiry types, 3 bindings, 3 endpoints");
   });
 
-  it("lists every problem of a broken catalogue with its path, and exits 1", async () => {
-    const doc = JSON.parse(await readFile(DEMO_CATALOGUE, "utf8")) as Record<string, Array<Record<string, unknown>>>;
-    (doc.bindings?.[0] as Record<string, unknown>).endpoint = "backup";
-    (doc.grants?.[0] as Record<string, unknown>).requester = "nobody";
-    (doc.inquiryTypes?.[0] as Record<string, unknown>).timeoutMs = -1;
-    const broken = join(dir, "broken.json");
-    await writeFile(broken, JSON.stringify(doc));
+  it("lists every problem of a broken set with its file, document and path, and exits 1", async () => {
+    const broken = join(dir, "broken");
+    await mkdir(broken);
+    const documents = await demoDocuments();
+    findDocument(documents, "Binding", "nocr.identity-match.v1").spec.endpoints = [{ endpoint: "nocr/backup", operation: { path: "/x" } }];
+    findDocument(documents, "Grant", "demo-bank/cbi.iban-owner.v1").spec.inquiryType = "cbi.nothing.v1";
+    findDocument(documents, "InquiryType", "nocr.identity-match.v1").spec.timeoutMs = -1;
+    await writeFile(join(broken, "all.json"), JSON.stringify(documents.map((d) => d.content)));
+    await writeFile(join(broken, "typo.yaml"), "apiVersion: estelam.ir/v1\nkind: Agency\nmetadata: { name: x\n");
 
-    const run = await estelam(["catalogue", "check", broken]);
+    const run = await estelam(["registry", "validate", "-f", broken]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain("3 problems");
-    expect(run.stdout).toMatch(/^ {2}- bindings\[0\]\(nocr\.identity-match\.v1\)\.endpoint: agency 'nocr' has no endpoint 'backup'$/m);
-    expect(run.stdout).toMatch(/^ {2}- grants\[0\]\(nobody\)\.requester: unknown agency 'nobody'$/m);
-    expect(run.stdout).toMatch(/^ {2}- inquiryTypes\[0\]\(nocr\.identity-match\.v1\)\.timeoutMs: /m);
+    // The unreadable file is reported first; nothing is validated until every file reads.
+    expect(run.stdout).toMatch(/^ {2}- .*typo\.yaml:\d+: is not valid YAML\/JSON/m);
+
+    await writeFile(join(broken, "typo.yaml"), "");
+    const again = await estelam(["registry", "validate", "-f", broken]);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain("3 problems");
+    expect(again.stdout).toMatch(
+      /^ {2}- .*all\.json#\d+ Binding\/nocr\.identity-match\.v1 spec\.endpoints\[0\]\.endpoint: unknown endpoint 'nocr\/backup'/m,
+    );
+    expect(again.stdout).toMatch(
+      /^ {2}- .*all\.json#\d+ Grant\/demo-bank\/cbi\.iban-owner\.v1 spec\.inquiryType: unknown inquiry type 'cbi\.nothing\.v1'$/m,
+    );
+    expect(again.stdout).toMatch(/^ {2}- .*all\.json#\d+ InquiryType\/nocr\.identity-match\.v1 spec\.timeoutMs: must be a whole number/m);
   });
 });
 

@@ -97,6 +97,9 @@ const testInquiry = adaptService(InquiryService, {
       }
     })();
   },
+  // Discovery is not what this suite is about.
+  listAllowedInquiries: async () => ({}),
+  describeInquiryType: async () => ({}),
 });
 
 const health = createHealthService({ statuses: { "": "SERVING", [InquiryService.typeName]: "SERVING" } });

@@ -122,7 +122,9 @@ describe("metrics", () => {
     expect(samples.some((s) => s.name === "estelam_breaker_state" && s.labels.endpoint === "cbi/main")).toBe(true);
     expect(
       samples.find((s) => s.name === "estelam_audit_events_total" && s.labels.sink === "file" && s.labels.result === "written")?.value,
-    ).toBe(8);
+    ).toBe(8 + 1); // eight inquiries, and the registry's first revision
+    expect(samples.find((s) => s.name === "estelam_registry_revision")?.value).toBe(1);
+    expect(samples.find((s) => s.name === "estelam_registry_stale_seconds")?.value).toBe(0);
     expect(samples.find((s) => s.name === "estelam_audit_pending_events" && s.labels.sink === "file")?.value).toBe(0);
   });
 

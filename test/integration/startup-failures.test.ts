@@ -1,7 +1,8 @@
 // The gateway process refuses to start, with a message saying why and a non-zero exit, when a setting is
-// wrong (exit 2), the catalogue has bad entries or its port is taken (exit 1) — rather than starting half-way.
+// wrong (exit 2), its registry is empty without seed documents, the seed documents have bad entries, or its
+// port is taken (exit 1) — rather than starting half-way.
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -26,6 +27,7 @@ interface Ports {
   readonly ESTELAM_HTTP_ADDRESS: string;
   readonly ESTELAM_DEMO_AGENCIES_ADDRESS: string;
   readonly ESTELAM_AUDIT_FILE: string;
+  readonly ESTELAM_DATA_DIR: string;
 }
 
 async function ports(): Promise<Ports> {
@@ -35,6 +37,7 @@ async function ports(): Promise<Ports> {
     ESTELAM_HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,
     ESTELAM_DEMO_AGENCIES_ADDRESS: `127.0.0.1:${await freePort()}`,
     ESTELAM_AUDIT_FILE: join(dir, "audit.jsonl"),
+    ESTELAM_DATA_DIR: dir,
   };
 }
 
@@ -45,21 +48,37 @@ describe("gateway start-up failures", () => {
     expect(stderr).toContain("unknown setting ESTELAM_GRPC_ADRESS (did you mean ESTELAM_GRPC_ADDRESS?)");
   });
 
-  it("a bad catalogue stops it with exit 1, naming every bad entry", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "estelam-catalogue-"));
-    const text = await readFile(join(ROOT, "registry/catalogues/demo.json"), "utf8");
-    const broken = join(dir, "catalogue.json");
+  it("bad seed documents stop it with exit 1, naming every bad entry by file, document and path", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "estelam-seed-"));
+    const text = await readFile(join(ROOT, "registry/catalogues/demo/post.yaml"), "utf8");
+    await cp(join(ROOT, "registry/catalogues/demo"), dir, { recursive: true });
     await writeFile(
-      broken,
-      text
-        .replace('"timeoutMs": 2000', '"timeoutMs": -1')
-        .replace('"agency": "cbi", "endpoint": "main"', '"agency": "cbi", "endpoint": "backup"'),
+      join(dir, "post.yaml"),
+      text.replace("timeoutMs: 2000", "timeoutMs: -1").replace("endpoint: post/main", "endpoint: post/backup"),
     );
-    const { code, stderr } = await runGateway({ ...(await ports()), ESTELAM_CATALOGUE: broken });
+    const { code, stderr } = await runGateway({ ...(await ports()), ESTELAM_REGISTRY_SEED: dir });
     expect(code).toBe(1);
-    expect(stderr).toContain("has 2 problem(s)");
-    expect(stderr).toContain("inquiryTypes[2](post.address-by-postcode.v1).timeoutMs");
-    expect(stderr).toContain("bindings[2](cbi.iban-owner.v1).endpoint: agency 'cbi' has no endpoint 'backup'");
+    expect(stderr).toContain(`the seed documents in ${dir} have 2 problem(s)`);
+    expect(stderr).toMatch(
+      /post\.yaml#3 InquiryType\/post\.address-by-postcode\.v1 spec\.timeoutMs: must be a whole number from 1 to 600000/,
+    );
+    expect(stderr).toMatch(
+      /post\.yaml#4 Binding\/post\.address-by-postcode\.v1 spec\.endpoints\[0\]\.endpoint: unknown endpoint 'post\/backup'/,
+    );
+  });
+
+  it("an empty registry without seed documents stops it with exit 1, saying how to seed it", async () => {
+    const env = { ...(await ports()), ESTELAM_AUDIT_KEY: "start-up-test-audit-key-0123456789" };
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = execFile(
+        process.execPath,
+        [join(ROOT, "gateway/main.ts")],
+        { env: { PATH: process.env.PATH ?? "", ESTELAM_LOG_LEVEL: "silent", ...env }, timeout: 30_000 },
+        (_error, _stdout, err) => done({ code: child.exitCode, stderr: err }),
+      );
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain("holds no revision yet; give the gateway seed documents (ESTELAM_REGISTRY_SEED) for its first start");
   });
 
   it("a gRPC port already in use stops it with exit 1, and nothing is left listening", async () => {

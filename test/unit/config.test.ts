@@ -8,11 +8,29 @@ describe("configuration", () => {
     expect(config.http).toEqual({ host: "127.0.0.1", port: 8080 });
     expect(config.audit.sink).toBe("file");
     expect(config.audit.key).toBe(DEMO_AUDIT_KEY);
-    expect(config.cataloguePath).toMatch(/registry\/catalogues\/demo\.json$/);
+    expect(config.dataDir).toMatch(/\/var$/);
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.schema).toBe("estelam");
+    expect(config.registry.seed).toMatch(/registry\/catalogues\/demo$/);
   });
 
   it("accepts the command line's own settings in the same environment", () => {
     expect(() => resolveConfig({ ESTELAM_API_KEY: "k" }, ["--demo"])).not.toThrow();
+  });
+
+  it("seeds an empty registry only when told to, outside demo mode", () => {
+    const key = { ESTELAM_AUDIT_KEY: "a-long-enough-secret-key" };
+    expect(resolveConfig(key).registry.seed).toBeUndefined();
+    expect(resolveConfig({ ...key, ESTELAM_REGISTRY_SEED: "mine" }).registry.seed).toMatch(/\/mine$/);
+    const shared = resolveConfig({
+      ...key,
+      ESTELAM_DATABASE_URL: "postgres://estelam@db.example:5432/estelam",
+      ESTELAM_DATABASE_SCHEMA: "site_a",
+    });
+    expect(shared.database).toEqual({ url: "postgres://estelam@db.example:5432/estelam", schema: "site_a" });
+    expect(() => resolveConfig({ ...key, ESTELAM_DATABASE_URL: "mysql://x", ESTELAM_DATABASE_SCHEMA: "Bad-Name" })).toThrow(
+      /ESTELAM_DATABASE_URL must be a postgres:\/\/ URL[\s\S]*ESTELAM_DATABASE_SCHEMA=Bad-Name/,
+    );
   });
 
   it("sends audit to Kafka when KAFKA_BROKERS is set", () => {

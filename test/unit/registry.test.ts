@@ -1,130 +1,182 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the documents' own ${NAME} references.
+// A set of registry documents is validated whole: the demo documents give a snapshot with every entry, and a
+// bad set is refused with every problem named by its source, document and path.
+import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { builtInConnectorKinds } from "../../connectors/kinds.ts";
-import { createFileRegistryStore } from "../../registry/file-store.ts";
-import { buildSnapshot } from "../../registry/load.ts";
-import { CatalogueError, createRegistry } from "../../registry/registry.ts";
+import { buildSnapshot } from "../../registry/build.ts";
+import { formatProblem } from "../../registry/catalogue.ts";
+import { parseDocuments, type RegistryDocument, readDocuments } from "../../registry/documents.ts";
 
-const DEMO = resolve(import.meta.dirname, "../../registry/catalogues/demo.json");
+const DEMO = resolve(import.meta.dirname, "../../registry/catalogues/demo");
 const kinds = builtInConnectorKinds();
 
-async function demoDocument(): Promise<Record<string, unknown>> {
-  const store = createFileRegistryStore({ path: DEMO, vars: { DEMO_AGENCIES_URL: "http://127.0.0.1:9" } });
-  return (await store.read()) as Record<string, unknown>;
+async function demo(): Promise<RegistryDocument[]> {
+  const read = await readDocuments(DEMO);
+  expect(read.problems).toEqual([]);
+  return read.documents;
 }
 
-describe("catalogue validation", () => {
-  it("accepts the demo catalogue and exposes its entries", async () => {
-    const built = buildSnapshot(await demoDocument(), kinds);
-    if (!built.ok) throw new Error(JSON.stringify(built.issues));
+function doc(kind: string, name: string, spec: unknown, source = "extra.yaml#1"): RegistryDocument {
+  return { source, content: { apiVersion: "estelam.ir/v1", kind, metadata: { name }, spec } as RegistryDocument["content"] };
+}
+
+function build(documents: readonly RegistryDocument[], vars: Record<string, string> = {}) {
+  return buildSnapshot(documents, { revision: 7, kinds, vars });
+}
+
+function problems(documents: readonly RegistryDocument[], vars: Record<string, string> = {}): string[] {
+  const built = build(documents, vars);
+  if (built.ok) throw new Error("the set was accepted");
+  return built.problems.map(formatProblem);
+}
+
+describe("registry documents", () => {
+  it("build the demo registry into a snapshot with every entry", async () => {
+    const built = build(await demo(), { DEMO_AGENCIES_URL: "http://127.0.0.1:9" });
+    if (!built.ok) throw new Error(built.problems.map(formatProblem).join("\n"));
     const s = built.snapshot;
-    expect([...s.inquiryTypes.keys()]).toEqual(
-      expect.arrayContaining(["nocr.identity-match.v1", "post.address-by-postcode.v1", "cbi.iban-owner.v1"]),
-    );
-    expect(s.bindings.get("nocr.identity-match.v1")?.endpoint.key).toBe("nocr/main");
+    expect(s.revision).toBe(7);
+    expect([...s.inquiryTypes.keys()].sort()).toEqual([
+      "cbi.iban-owner.v1",
+      "nocr.alive-status.v1",
+      "nocr.identity-match.v1",
+      "post.address-by-postcode.v1",
+    ]);
+    expect(s.bindings.get("nocr.identity-match.v1")?.routes.map((r) => r.endpoint.key)).toEqual(["nocr/main"]);
     expect(s.bindings.has("nocr.alive-status.v1")).toBe(false);
-    expect(s.grant("demo-bank", "cbi.iban-owner.v1")?.purposes.has("payment.beneficiary-check")).toBe(true);
-    expect(s.grant("counter-office", "cbi.iban-owner.v1")).toBeUndefined();
+    expect(s.grant("demo-bank", undefined, "cbi.iban-owner.v1")?.purposes.has("payment.beneficiary-check")).toBe(true);
+    expect(s.grant("counter-office", undefined, "cbi.iban-owner.v1")).toBeUndefined();
+    expect(s.grantsFor("demo-bank", undefined).map((g) => g.inquiryType)).toEqual([
+      "cbi.iban-owner.v1",
+      "nocr.alive-status.v1",
+      "nocr.identity-match.v1",
+      "post.address-by-postcode.v1",
+    ]);
+    const type = s.inquiryTypes.get("post.address-by-postcode.v1");
+    expect(type).toMatchObject({ agency: "post", timeoutMs: 2000, latencyObjectiveMs: 150, cache: { allowed: true, ttlSeconds: 86400 } });
+    // Defaults the documents leave out.
+    expect(s.inquiryTypes.get("nocr.alive-status.v1")).toMatchObject({
+      consent: "agency",
+      classification: "confidential",
+      successRateObjective: 0.99,
+      audit: { payloads: "digest", whenAuditUnavailable: "refuse" },
+    });
+    expect(s.endpoints.get("nocr/main")?.connection).toMatch(/^nocr\/main@[0-9a-f]{16}$/);
     expect(Object.isFrozen(s)).toBe(true);
   });
 
-  it("rejects a bad catalogue naming every bad entry, not just the first", async () => {
-    const doc = await demoDocument();
-    const types = doc.inquiryTypes as Array<Record<string, unknown>>;
-    (types[0] as Record<string, unknown>).agency = "nobody";
-    (types[2] as Record<string, unknown>).params = { postal_code: { type: "postcode" } };
-    (doc.bindings as Array<Record<string, unknown>>).push({
-      inquiryType: "cbi.iban-owner.v1",
-      agency: "cbi",
-      endpoint: "backup",
-      operation: { path: "x" },
-    });
-    (doc.grants as Array<Record<string, unknown>>).push({ requester: "demo-bank", inquiryType: "nocr.unknown.v1", purposes: [] });
-    (doc.agencies as Array<Record<string, unknown>>).push({ id: "nocr", name: { fa: "تکراری", en: "duplicate" }, colour: "red" });
-    const built = buildSnapshot(doc, kinds);
-    expect(built.ok).toBe(false);
-    if (built.ok) return;
-    const paths = built.issues.map((i) => `${i.path}: ${i.message}`);
-    expect(paths).toEqual(
+  it("refuse a bad set naming every problem with its source, document and path, not just the first", async () => {
+    const documents = await demo();
+    documents.push(
+      doc("InquiryType", "nobody.thing.v1", { title: { fa: "x", en: "x" }, params: { type: "object" } }, "bad.yaml#1"),
+      doc(
+        "InquiryType",
+        "post.parcel.v1",
+        { title: { fa: "x", en: "x" }, params: { type: "object", properties: { code: { type: "string", format: "postcode" } } } },
+        "bad.yaml#2",
+      ),
+      doc("Binding", "post.parcel.v1", { endpoints: [{ endpoint: "post/backup", operation: { path: "/x" } }] }, "bad.yaml#3"),
+      doc("Grant", "demo-bank/nowhere", { inquiryType: "nocr.unknown.v1", purposes: [] }, "bad.yaml#4"),
+      doc("Agency", "nocr", { name: { fa: "تکراری", en: "duplicate" } }, "bad.yaml#5"),
+      doc("Agency", "mci", { name: { fa: "همراه اول", en: "MCI" }, colour: "red" }, "bad.yaml#6"),
+      doc("Endpoint", "mci/main", { kind: "carrier-pigeon" }, "bad.yaml#7"),
+      doc("Endpoint", "mci/backup", { kind: "http-json", options: { baseUrl: "ftp://mci.example", connections: -1 } }, "bad.yaml#8"),
+    );
+    expect(problems(documents)).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^inquiryTypes\[0\]\(nocr\.identity-match\.v1\)\.agency: unknown agency 'nobody'/),
-        expect.stringMatching(/^inquiryTypes\[2\]\(post\.address-by-postcode\.v1\)\.params\.postal_code\.type: must be one of/),
-        expect.stringMatching(/^bindings\[3\]\(cbi\.iban-owner\.v1\)\.endpoint: agency 'cbi' has no endpoint 'backup'/),
-        expect.stringMatching(/^grants\[7\]\(demo-bank\)\.inquiryType: unknown inquiry type 'nocr\.unknown\.v1'/),
-        expect.stringMatching(/^grants\[7\]\(demo-bank\)\.purposes: must list at least one purpose code/),
-        expect.stringMatching(/^agencies\[6\]\(nocr\)\.colour: unknown key/),
-        expect.stringMatching(/^agencies\[6\]\(nocr\): duplicate id/),
+        "bad.yaml#1 InquiryType/nobody.thing.v1 metadata.name: unknown agency 'nobody' (the agency that answers comes first in the id)",
+        expect.stringMatching(
+          /^bad\.yaml#2 InquiryType\/post\.parcel\.v1 spec\.params\.properties\.code\.format: unknown format "postcode"/,
+        ),
+        "bad.yaml#3 Binding/post.parcel.v1 spec.endpoints[0].endpoint: unknown endpoint 'post/backup' (no Endpoint/post/backup document)",
+        "bad.yaml#4 Grant/demo-bank/nowhere spec.inquiryType: unknown inquiry type 'nocr.unknown.v1'",
+        "bad.yaml#4 Grant/demo-bank/nowhere spec.purposes: must list at least one purpose code",
+        expect.stringMatching(/^bad\.yaml#5 Agency\/nocr: is given twice \(also at .*nocr\.yaml#1\)$/),
+        expect.stringMatching(/^bad\.yaml#6 Agency\/mci spec\.colour: unknown key/),
+        "bad.yaml#7 Endpoint/mci/main spec.kind: unknown connector kind 'carrier-pigeon' (known: http-json)",
+        "bad.yaml#8 Endpoint/mci/backup spec.options.baseUrl: must be an http:// or https:// URL",
+        expect.stringMatching(/^bad\.yaml#8 Endpoint\/mci\/backup spec\.options\.connections: must be an integer/),
       ]),
     );
   });
 
-  it("validates connector options through the connector kind", async () => {
-    const doc = await demoDocument();
-    const agencies = doc.agencies as Array<{ endpoints?: Array<Record<string, unknown>> }>;
-    (agencies[1]?.endpoints?.[0] as Record<string, unknown>).options = { baseUrl: "ftp://post.example", connections: -1 };
-    (agencies[2]?.endpoints?.[0] as Record<string, unknown>).kind = "carrier-pigeon";
-    const built = buildSnapshot(doc, kinds);
-    expect(built.ok).toBe(false);
-    if (built.ok) return;
-    const text = built.issues.map((i) => `${i.path}: ${i.message}`).join("\n");
-    expect(text).toContain("agencies[1](post).endpoints[0](main).options.baseUrl: must be an http:// or https:// URL");
-    expect(text).toContain("agencies[1](post).endpoints[0](main).options.connections: must be an integer");
-    expect(text).toContain("agencies[2](cbi).endpoints[0](main).kind: unknown connector kind 'carrier-pigeon'");
-  });
-
-  it("stops start-up with a CatalogueError listing the problems, and names unset variables", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "estelam-catalogue-"));
-    const text = await readFile(DEMO, "utf8");
-    // The demo catalogue has defaults for its variables, so it loads with none set.
-    await expect(createRegistry({ store: createFileRegistryStore({ path: DEMO, vars: {} }), kinds })).resolves.toBeDefined();
-
-    const unset = join(dir, "unset.json");
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the catalogue's own ${NAME} references.
-    await writeFile(unset, text.replace("${DEMO_AGENCIES_URL:-http://127.0.0.1:8090}", "${NOCR_URL}"));
-    await expect(createRegistry({ store: createFileRegistryStore({ path: unset, vars: {} }), kinds })).rejects.toThrow(
-      /catalogue\.agencies\[0\]\.endpoints\[0\]\.options\.baseUrl: variable \$\{NOCR_URL\} is not set/,
-    );
-
-    const broken = join(dir, "broken.json");
-    await writeFile(
-      broken,
-      text.replace('"timeoutMs": 2000', '"timeoutMs": "fast"').replace('"kyc.address-verification"', '"KYC Address"'),
-    );
-    const failure = await createRegistry({ store: createFileRegistryStore({ path: broken }), kinds }).catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(CatalogueError);
-    expect((failure as CatalogueError).issues.map((i) => i.path)).toEqual([
-      "inquiryTypes[2](post.address-by-postcode.v1).timeoutMs",
-      "grants[2](demo-bank).purposes[0]",
+  it("check the envelope: apiVersion, kind, names and the spec", () => {
+    const found = problems([
+      {
+        source: "a.yaml#1",
+        content: { apiVersion: "v1", kind: "Agency", metadata: { name: "Bad Name" }, spec: { name: { fa: "x", en: "x" } } },
+      },
+      { source: "a.yaml#2", content: { apiVersion: "estelam.ir/v1", kind: "Pod", metadata: { name: "x" }, spec: {} } },
+      { source: "a.yaml#3", content: { apiVersion: "estelam.ir/v1", kind: "Credential", metadata: { name: "no-slash" }, spec: {} } },
+      { source: "a.yaml#4", content: { apiVersion: "estelam.ir/v1", kind: "Grant", metadata: { name: "x/y" } } },
     ]);
-
-    const notJson = join(dir, "not-json.json");
-    await writeFile(notJson, "{ agencies: [");
-    await expect(createRegistry({ store: createFileRegistryStore({ path: notJson }), kinds })).rejects.toThrow(/is not valid JSON/);
-    await expect(createRegistry({ store: createFileRegistryStore({ path: join(dir, "missing.json") }), kinds })).rejects.toThrow(
-      /cannot be read/,
+    expect(found).toEqual(
+      expect.arrayContaining([
+        "a.yaml#1 Agency/Bad Name apiVersion: must be estelam.ir/v1",
+        "a.yaml#1 Agency/Bad Name metadata.name: 'Bad Name' is not valid: lowercase letters, digits and '-', 2–32 characters",
+        "a.yaml#2 kind: must be one of Agency, Credential, Endpoint, InquiryType, Binding, Grant",
+        "a.yaml#3 Credential/no-slash metadata.name: 'no-slash' is not valid: expected <agency>/<name>, e.g. demo-bank/dev",
+        "a.yaml#4 Grant/x/y spec: is required (an object)",
+      ]),
     );
   });
 
-  it("swaps a new snapshot in whole and keeps the old one when the new catalogue is bad", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "estelam-catalogue-"));
-    const file = join(dir, "catalogue.json");
-    const text = await readFile(DEMO, "utf8");
-    await writeFile(file, text);
-    const registry = await createRegistry({ store: createFileRegistryStore({ path: file }), kinds });
-    const first = registry.current();
-    const swaps: string[] = [];
-    registry.onSwap((next, previous) => swaps.push(`${previous?.version} -> ${next.version}`));
+  it("keep at least one admin credential, so the registry can always be changed again", async () => {
+    const documents = (await demo()).filter((d) => d.content.kind !== "Credential" || !JSON.stringify(d.content).includes('"admin"'));
+    expect(problems(documents)).toContain(
+      "the registry must keep at least one admin credential (Credential with role: admin) of an active agency",
+    );
+  });
 
-    await writeFile(file, text.replace('"version": "demo-2026.11"', '"version": "demo-2026.12"'));
-    await registry.reload();
-    expect(registry.current().version).toBe("demo-2026.12");
-    expect(first.version).toBe("demo-2026.11"); // the old snapshot is untouched
+  it("fill ${NAME} references from the instance's environment, but never with the gateway's own settings", async () => {
+    const documents = await demo();
+    documents.push(
+      doc("Endpoint", "post/backup", {
+        kind: "http-json",
+        options: { baseUrl: "${POST_BACKUP_URL}", headers: { "x-key": "${ESTELAM_AUDIT_KEY}" } },
+      }),
+    );
+    const found = problems(documents);
+    expect(found).toContain(
+      "extra.yaml#1 Endpoint/post/backup spec.options.baseUrl: variable ${POST_BACKUP_URL} is not set on this gateway instance",
+    );
+    expect(found).toContain(
+      "extra.yaml#1 Endpoint/post/backup spec.options.headers.x-key: ${ESTELAM_AUDIT_KEY} refers to a setting of the gateway itself, which documents may not read",
+    );
+    const ok = build(
+      documents.slice(0, -1).concat(doc("Endpoint", "post/backup", { kind: "http-json", options: { baseUrl: "${POST_BACKUP_URL}" } })),
+      {
+        POST_BACKUP_URL: "http://10.0.0.1:8443/post",
+      },
+    );
+    if (!ok.ok) throw new Error(ok.problems.map(formatProblem).join("\n"));
+    expect((ok.snapshot.endpoints.get("post/backup")!.options as { baseUrl: URL }).baseUrl.href).toBe("http://10.0.0.1:8443/post");
+  });
 
-    await writeFile(file, text.replace('"version": "demo-2026.11"', '"version": ""'));
-    await expect(registry.reload()).rejects.toBeInstanceOf(CatalogueError);
-    expect(registry.current().version).toBe("demo-2026.12");
-    expect(swaps).toEqual(["demo-2026.11 -> demo-2026.12"]);
+  it("let a grant be limited to an agency's sub-unit", async () => {
+    const documents = await demo();
+    const bank = documents.find((d) => d.content.kind === "Agency" && JSON.stringify(d.content).includes('"demo-bank"'));
+    (bank?.content.spec as Record<string, unknown>).subUnits = [{ id: "branch-1021", name: { fa: "شعبه ۱۰۲۱", en: "Branch 1021" } }];
+    documents.push(
+      doc("Grant", "demo-bank/branch-1021-tax", { inquiryType: "cbi.iban-owner.v1", subUnit: "branch-1021", purposes: ["tax.lookup"] }),
+    );
+    const built = build(documents);
+    if (!built.ok) throw new Error(built.problems.map(formatProblem).join("\n"));
+    expect([...(built.snapshot.grant("demo-bank", "branch-1021", "cbi.iban-owner.v1")?.purposes ?? [])]).toEqual(["tax.lookup"]);
+    expect([...(built.snapshot.grant("demo-bank", undefined, "cbi.iban-owner.v1")?.purposes ?? [])]).toEqual(["payment.beneficiary-check"]);
+    expect([...(built.snapshot.grant("demo-bank", "branch-9", "cbi.iban-owner.v1")?.purposes ?? [])]).toEqual([
+      "payment.beneficiary-check",
+    ]);
+  });
+
+  it("read YAML with several documents per file and JSON lists, naming bad YAML by file and line", () => {
+    const yaml = parseDocuments("a: 1\n---\n# only a comment\n---\nb: [1, 2\n", "x.yaml");
+    expect(yaml.documents.map((d) => d.source)).toEqual(["x.yaml#1"]);
+    expect(yaml.problems[0]?.source).toMatch(/^x\.yaml:\d+$/);
+    expect(yaml.problems[0]?.message).toMatch(/^is not valid YAML\/JSON/);
+    const json = parseDocuments('[{"kind":"Agency"},{"kind":"Grant"}]', "y.json");
+    expect(json.documents.map((d) => d.source)).toEqual(["y.json#1", "y.json#2"]);
+    expect(parseDocuments("a: .inf", "z.yaml").problems.map((p) => p.message)).toEqual(["a: is not a finite number"]);
   });
 });

@@ -1,0 +1,54 @@
+// A TCP proxy on a free loopback port in front of a server (here PostgreSQL), so a test can make the server
+// unreachable for one client — cut every connection and refuse new ones — and bring it back, without
+// touching the server others use.
+import { connect, createServer, type Server, type Socket } from "node:net";
+
+export interface TcpProxy {
+  readonly port: number;
+  /** Drops every open connection and stops accepting new ones (they are refused). */
+  cut(): Promise<void>;
+  /** Accepts connections again, on the same port. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { readonly host: string; readonly port: number }): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    sockets.add(client).add(upstream);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+    client.pipe(upstream).pipe(client);
+  });
+  const listen = (port: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+  const port = await listen(0);
+  const stop = (): Promise<void> =>
+    new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      if (!server.listening) resolve();
+      else server.close(() => resolve());
+    });
+  return {
+    port,
+    cut: stop,
+    async restore() {
+      await listen(port);
+    },
+    close: stop,
+  };
+}
