@@ -4,6 +4,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { DEFAULT_DEADLINE_MS } from "./client.ts";
+import { hasClientCertificate } from "./tls.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -17,6 +18,9 @@ export const ENV_NOTE = `Environment:
   ESTELAM_GRPC_ADDRESS  gateway gRPC address when --address is not given (default ${DEFAULT_ADDRESS}); the
                         gateway listens on the same setting
   ESTELAM_API_KEY       API key of the asking agency when --api-key is not given
+  ESTELAM_TLS_CA        PEM file of the CA of the gateway's certificate (set: TLS)
+  ESTELAM_TLS_CERT      PEM files of the agency's client certificate and key (mutual TLS;
+  ESTELAM_TLS_KEY         the registry maps the certificate to the agency: no API key needed)
 
 There is no default API key. The demo gateway (\`npm start\`) accepts the demo keys listed under
 "Demo credentials" in README.md; see docs/cli.md.`;
@@ -85,6 +89,8 @@ export function gatewayAddress(flag: string | undefined, usage: string): string 
 
 export function apiKey(flag: string | undefined, usage: string): string {
   const key = flag ?? process.env.ESTELAM_API_KEY?.trim();
+  // A client certificate (mutual TLS) names the asking agency by itself.
+  if ((key === undefined || key === "") && hasClientCertificate()) return "";
   if (key === undefined || key === "") {
     throw new UsageError('no API key: pass --api-key or set ESTELAM_API_KEY (demo keys: README.md, "Demo credentials")', usage);
   }

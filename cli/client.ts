@@ -4,7 +4,7 @@
 // never thrown, so callers branch on `ok` as they would on a grpc-js StatusOr. Used by the `estelam`
 // CLI and the integration tests. Decoding is core/status.ts's; this file only reads it out of grpc-js.
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { Client, credentials, status as GrpcCode, Metadata, type ServiceError, type StatusObject } from "@grpc/grpc-js";
+import { Client, status as GrpcCode, Metadata, type ServiceError, type StatusObject } from "@grpc/grpc-js";
 import { type DecodedStatus, decodeStatus, STATUS_DETAILS_KEY } from "../core/status.ts";
 import { InquireRequestSchema, type InquireResponse, InquireResponseSchema } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import {
@@ -13,6 +13,7 @@ import {
   HealthCheckResponse_ServingStatus,
   HealthCheckResponseSchema,
 } from "../gen/grpc/health/v1/health_pb.js";
+import { channelCredentials } from "./tls.ts";
 
 /** The default deadline of a call, in milliseconds. */
 export const DEFAULT_DEADLINE_MS = 10_000;
@@ -75,14 +76,14 @@ export function unary<Req, Res>(
   });
 }
 
-/** A client of InquiryService at `address` (`host:port`), over one plaintext HTTP/2 channel. */
+/** A client of InquiryService at `address` (`host:port`), over one HTTP/2 channel (TLS as ESTELAM_TLS_* say). */
 export function createInquiryClient(address: string, options: InquiryClientOptions = {}): InquiryClient {
-  const client = new Client(address, credentials.createInsecure());
+  const client = new Client(address, channelCredentials());
   return {
     inquire(request, callOptions = {}) {
       const metadata = new Metadata();
       const key = callOptions.apiKey === undefined ? options.apiKey : callOptions.apiKey;
-      if (key !== null && key !== undefined) metadata.set("authorization", `Bearer ${key}`);
+      if (key !== null && key !== undefined && key !== "") metadata.set("authorization", `Bearer ${key}`);
       return unary(
         client,
         INQUIRE_PATH,
@@ -110,7 +111,7 @@ export interface HealthCheckOptions {
 
 /** Asks grpc.health.v1.Health/Check of the gateway at `address`. */
 export async function checkHealth(address: string, options: HealthCheckOptions = {}): Promise<HealthResult> {
-  const client = new Client(address, credentials.createInsecure());
+  const client = new Client(address, channelCredentials());
   try {
     const result = await unary(
       client,
@@ -140,7 +141,7 @@ export interface HealthWatch {
  * stream ends or `cancel()` is called.
  */
 export function watchHealth(address: string, service: string, onStatus: (status: ServingStatus) => void): HealthWatch {
-  const client = new Client(address, credentials.createInsecure());
+  const client = new Client(address, channelCredentials());
   const call = client.makeServerStreamRequest(
     HEALTH_WATCH_PATH,
     (name: string) => Buffer.from(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, { service: name }))),

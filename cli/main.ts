@@ -10,13 +10,21 @@ import { ENV_NOTE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, io, UsageError } from "./a
 const USAGE = `usage: estelam <command> [options]
 
 Commands:
-  inquire <inquiry-type>      ask one inquiry through the gateway and print the answer
-  inquire-csv <file.csv>      ask one inquiry per CSV row; write one result line per row
+  inquire <inquiry-type>      ask one inquiry through the gateway and print the answer; with
+                              --batch <file.csv>, one per CSV row, with a results file
+  status                      the scoreboard: which inquiries are online, by inquiry type and agency
+  breakers                    the circuit breaker of every agency endpoint on every gateway instance
   inquiry-types [<id>]        list what the asking agency may ask, or describe one inquiry type
   registry <subcommand>       apply, diff, get, list, delete, history, rollback, watch (admin key);
                               validate documents offline
   health                      ask the gateway whether it serves (grpc.health.v1.Health/Check)
-  audit tail                  print the latest audit events as JSON, from Kafka or the local audit file
+  audit tail                  print the latest audit events as JSON, from Kafka or the local audit journal
+  audit verify                check the audit trail's hash chain (journal or Kafka topic) and name the first break
+  audit show <tracking-code>  find an inquiry's audit record by tracking code (admin key)
+  audit report <national-code>  a citizen's data-access report: every inquiry about them (admin key)
+  audit index                 index the journal or the Kafka topic into a database
+  connector kinds|test        list connector kinds and their options' schemas; run the conformance kit
+                              against a connector module
 
 Run \`estelam <command> --help\` for the options of a command. \`estelam --version\` prints the version.
 
@@ -31,11 +39,13 @@ type Command = (args: readonly string[]) => Promise<number>;
 // registry's) do not slow down starting another.
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   inquire: async () => (await import("./commands/inquire.ts")).runInquire,
-  "inquire-csv": async () => (await import("./commands/inquire-csv.ts")).runInquireCsv,
+  status: async () => (await import("./commands/status.ts")).runStatus,
+  breakers: async () => (await import("./commands/breakers.ts")).runBreakers,
   "inquiry-types": async () => (await import("./commands/inquiry-types.ts")).runInquiryTypes,
   registry: async () => (await import("./commands/registry.ts")).runRegistry,
   health: async () => (await import("./commands/health.ts")).runHealth,
   audit: async () => (await import("./commands/audit.ts")).runAudit,
+  connector: async () => (await import("./commands/connector.ts")).runConnector,
 };
 
 function version(): string {

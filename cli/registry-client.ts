@@ -11,10 +11,11 @@ import {
   type MessageShape,
   toBinary,
 } from "@bufbuild/protobuf";
-import { Client, credentials, Metadata } from "@grpc/grpc-js";
+import { Client, Metadata } from "@grpc/grpc-js";
 import { InquiryService } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { RegistryService } from "../gen/estelam/registry/v1/registry_pb.js";
 import { type CallFailure, DEFAULT_DEADLINE_MS, fromGrpcStatus, unary } from "./client.ts";
+import { channelCredentials } from "./tls.ts";
 
 export type Result<T> = { readonly ok: true; readonly response: T } | CallFailure;
 
@@ -56,10 +57,10 @@ function path(method: { readonly parent: { readonly typeName: string }; readonly
 
 /** A client of the gateway at `address` (`host:port`) that sends `apiKey` as `authorization: Bearer <key>`. */
 export function createRegistryClient(address: string, apiKey: string): RegistryClient {
-  const client = new Client(address, credentials.createInsecure());
+  const client = new Client(address, channelCredentials());
   const metadata = (): Metadata => {
     const m = new Metadata();
-    m.set("authorization", `Bearer ${apiKey}`);
+    if (apiKey !== "") m.set("authorization", `Bearer ${apiKey}`);
     return m;
   };
   const call =

@@ -2,9 +2,17 @@
 // as failures; a caller's own cancel or too-short deadline is filtered out too, so only the agency's faults
 // (down, 5xx, broken answers, blowing the inquiry type's timeout) open the breaker. Metrics subscribe to
 // the breaker's events from outside (observability/metrics.ts) through BreakerEvents.
+//
+// Two things opossum would otherwise count wrongly are kept out of it. Its `success` event also fires for
+// errors its filter excuses (a full semaphore, a caller's cancel), so upstream calls are timed around the
+// connector itself: only a call that reached the agency is ever reported. And its own bulkhead (`capacity`)
+// reports a full semaphore as a filtered error, which counts as a success in its rolling window and keeps a
+// failing agency's breaker closed; the bulkhead is therefore counted here, before opossum is asked.
+import type { JsonObject } from "@bufbuild/protobuf";
 import CircuitBreaker from "opossum";
 import { EstelamError } from "../core/errors.ts";
 import type { Endpoint } from "../registry/catalogue.ts";
+import { shapeProblem } from "./answer-limits.ts";
 import type { Connector, ConnectorAnswer, ConnectorRequest } from "./connector.ts";
 import { abortedByCaller } from "./deadline.ts";
 
@@ -19,9 +27,23 @@ export interface BreakerEvents {
   onShortCircuit?(endpoint: string, why: "open" | "saturated"): void;
 }
 
+/** Checks a found result against the inquiry type's result schema: what is wrong, or undefined. */
+export type ResultCheck = (result: JsonObject) => string | undefined;
+
+/**
+ * Bounds on any connector's result (built-in kinds apply their endpoint's own, tighter limits while they
+ * read): what a third-party connector hands back is held to these before the schema sees it.
+ */
+export const RESULT_LIMITS = { maxDepth: 64, maxKeys: 20_000 } as const;
+const MAX_MESSAGE_CHARS = 500;
+
 export interface Breaker {
   readonly endpoint: string;
-  call(request: ConnectorRequest, operation: unknown): Promise<ConnectorAnswer>;
+  /**
+   * Calls the connector through the breaker. A found result is checked — depth and keys, then `check` —
+   * before it is returned; a result that fails is AGENCY_BAD_RESPONSE and counts against the agency.
+   */
+  call(request: ConnectorRequest, operation: unknown, check?: ResultCheck): Promise<ConnectorAnswer>;
   state(): BreakerState;
   shutdown(): void;
 }
@@ -32,7 +54,6 @@ function codeOf(error: unknown): unknown {
 
 /** Errors that say nothing about the agency's health. */
 function isNotAgencyFault(error: unknown, request: ConnectorRequest | undefined): boolean {
-  if (codeOf(error) === "ESEMLOCKED") return true;
   if (!(error instanceof EstelamError)) return false;
   if (error.reason === "CANCELLED") return true;
   return error.reason === "DEADLINE_EXCEEDED" && request !== undefined && abortedByCaller(request.signal);
@@ -40,7 +61,32 @@ function isNotAgencyFault(error: unknown, request: ConnectorRequest | undefined)
 
 export function createBreaker(endpoint: Endpoint, connector: Connector, events: BreakerEvents = {}): Breaker {
   const settings = endpoint.breaker;
-  const breaker = new CircuitBreaker((request: ConnectorRequest, operation: unknown) => connector.call(request, operation), {
+  /** A business answer keeps the agency's words only, bounded; a found result must be plain, bounded JSON of the type's result schema. */
+  const bounded = (answer: ConnectorAnswer, check: ResultCheck | undefined): ConnectorAnswer => {
+    if (answer.answer !== "found") {
+      const message = typeof answer.message === "string" ? answer.message.slice(0, MAX_MESSAGE_CHARS) : "";
+      return message === answer.message ? answer : { answer: answer.answer, message };
+    }
+    const problem = shapeProblem(answer.result, RESULT_LIMITS) ?? check?.(answer.result);
+    if (problem !== undefined)
+      throw new EstelamError("AGENCY_BAD_RESPONSE", `agency '${endpoint.agency}' answered a result that ${problem}`, {
+        agency: endpoint.agency,
+      });
+    return answer;
+  };
+  const reached = async (request: ConnectorRequest, operation: unknown, check: ResultCheck | undefined): Promise<ConnectorAnswer> => {
+    const started = performance.now();
+    try {
+      const answer = bounded(await connector.call(request, operation), check);
+      events.onUpstreamCall?.(endpoint.key, (performance.now() - started) / 1000, false);
+      return answer;
+    } catch (error) {
+      events.onUpstreamCall?.(endpoint.key, (performance.now() - started) / 1000, !isNotAgencyFault(error, request));
+      throw error;
+    }
+  };
+  let inFlight = 0;
+  const breaker = new CircuitBreaker(reached, {
     name: endpoint.key,
     // Deadlines are enforced per call through the request's abort signal, not by opossum's timer.
     timeout: false,
@@ -49,7 +95,6 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
     resetTimeout: settings.resetTimeoutMs,
     rollingCountTimeout: settings.rollingWindowMs,
     rollingCountBuckets: 10,
-    capacity: settings.maxConcurrent,
     enableSnapshots: false,
     errorFilter: (error: unknown, request?: ConnectorRequest) => isNotAgencyFault(error, request),
   });
@@ -64,15 +109,24 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
   breaker.on("open", () => enter("open"));
   breaker.on("halfOpen", () => enter("half_open"));
   breaker.on("close", () => enter("closed"));
-  breaker.on("success", (_result: unknown, latencyMs: number) => events.onUpstreamCall?.(endpoint.key, latencyMs / 1000, false));
-  breaker.on("failure", (_error: unknown, latencyMs: number) => events.onUpstreamCall?.(endpoint.key, latencyMs / 1000, true));
   events.onStateChange?.(endpoint.key, state, undefined);
 
   return {
     endpoint: endpoint.key,
-    async call(request, operation) {
+    async call(request, operation, check) {
+      if (inFlight >= settings.maxConcurrent) {
+        events.onShortCircuit?.(endpoint.key, "saturated");
+        throw new EstelamError(
+          "AGENCY_SATURATED",
+          `agency '${endpoint.agency}' already has ${settings.maxConcurrent} inquiries in flight`,
+          {
+            agency: endpoint.agency,
+          },
+        );
+      }
+      inFlight += 1;
       try {
-        return await breaker.fire(request, operation);
+        return await breaker.fire(request, operation, check);
       } catch (error) {
         const code = codeOf(error);
         if (code === "EOPENBREAKER") {
@@ -84,15 +138,9 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
             { agency: endpoint.agency, retryAfterMs },
           );
         }
-        if (code === "ESEMLOCKED") {
-          events.onShortCircuit?.(endpoint.key, "saturated");
-          throw new EstelamError(
-            "AGENCY_SATURATED",
-            `agency '${endpoint.agency}' already has ${settings.maxConcurrent} inquiries in flight`,
-            { agency: endpoint.agency },
-          );
-        }
         throw error;
+      } finally {
+        inFlight -= 1;
       }
     },
     state: () => state,

@@ -1,10 +1,19 @@
-// The connector extension point: how the gateway talks to an agency's back end. A connector kind (e.g.
-// `http-json`) is registered once with its factory (connectors/kinds.ts). In the registry an Endpoint
-// document names a kind and endpoint options (where and how to connect: one connector, one connection
-// pool and one breaker per endpoint); each Binding of an inquiry type to that endpoint adds operation
-// options (what to call for this inquiry type). The kind's factory validates both when documents are checked.
+// The connector extension point (the connector SDK): how the gateway talks to an agency's back end. A
+// connector kind (e.g. `http-json`) is registered once with its factory (connectors/kinds.ts); a third-party
+// kind is loaded from the npm package or module path an Endpoint document names in `spec.module`
+// (connectors/modules.ts), and receives a ConnectorSdk so it needs nothing from the gateway's source.
+//
+// Lifecycle of a connector:
+//   1. validate — when registry documents are checked, the kind validates the Endpoint's options and each
+//      Binding's operation options against its own JSON Schema (every issue names the option);
+//   2. create — one connector per endpoint (one connection pool, one breaker) from the validated options;
+//   3. warm — before the first inquiry is routed to it, the connector opens connections and checks the
+//      agency answers (failing here is reported and the endpoint's breaker judges the agency from then on);
+//   4. call — once per inquiry, with the params, an absolute deadline and an AbortSignal that fires at the
+//      deadline or when the caller goes away; calls run concurrently;
+//   5. close — after the last call of the last registry revision that holds the endpoint.
 // Every built-in kind lives in its own folder (connectors/<kind>/) with the same files: `options.ts`
-// (validation), `connector.ts` (the calls) and `index.ts` (the factory).
+// (schemas and validation), `connector.ts` (the calls) and `index.ts` (the factory).
 import type { JsonObject } from "@bufbuild/protobuf";
 
 /** What the gateway hands a connector for one inquiry. Params are already validated and normalised. */
@@ -46,7 +55,7 @@ export interface Connector<Operation = unknown> {
 
 export type { OptionIssue, OptionsResult } from "../registry/catalogue.ts";
 
-import type { OptionsResult } from "../registry/catalogue.ts";
+import type { OptionIssue, OptionsResult } from "../registry/catalogue.ts";
 
 export interface ConnectorTarget {
   readonly agency: string;
@@ -55,9 +64,44 @@ export interface ConnectorTarget {
 
 export interface ConnectorFactory<EndpointOptions = unknown, Operation = unknown> {
   readonly kind: string;
+  /** The JSON Schema of the endpoint options, as documented (validation goes through validateEndpoint). */
+  readonly endpointSchema?: Readonly<Record<string, unknown>>;
+  /** The JSON Schema of a binding's operation options. */
+  readonly operationSchema?: Readonly<Record<string, unknown>>;
   /** Validates an endpoint's raw options; `path` prefixes every issue (e.g. `spec.options`). */
   validateEndpoint(raw: unknown, path: string): OptionsResult<EndpointOptions>;
   /** Validates a binding's raw operation options (e.g. `spec.endpoints[0].operation`). */
   validateOperation(raw: unknown, path: string): OptionsResult<Operation>;
   create(options: EndpointOptions, target: ConnectorTarget): Connector<Operation>;
+}
+
+/** The catalogue errors a connector may throw (business answers are resolved, never thrown). */
+export type ConnectorErrorReason = "AGENCY_UNAVAILABLE" | "AGENCY_BAD_RESPONSE" | "DEADLINE_EXCEEDED" | "CANCELLED";
+
+/** A kind's options schema compiled once: validation with issues naming the option. */
+export interface OptionsValidator<T> {
+  readonly schema: Readonly<Record<string, unknown>>;
+  validate(raw: unknown, path: string): OptionsResult<T>;
+}
+
+/**
+ * What the gateway hands a third-party connector module, so the module depends on nothing of Estelam's
+ * source. A module's default export (or its export `createConnectorKind`) is a function from this to a
+ * ConnectorFactory.
+ */
+export interface ConnectorSdk {
+  /** The SDK's version; it changes only when this interface does. */
+  readonly version: 1;
+  /** A catalogue error about the agency, e.g. `sdk.error("AGENCY_UNAVAILABLE", "answered 503", agency)`. */
+  error(reason: ConnectorErrorReason, message: string, agency: string): Error;
+  /** The right error for a call whose signal aborted: DEADLINE_EXCEEDED or CANCELLED, saying whose. */
+  abortError(signal: AbortSignal, agency: string): Error;
+  /**
+   * Compiles an options JSON Schema (Ajv, draft 2020-12, defaults filled in); `resolve` turns the valid
+   * copy into the connector's typed options and may add issues of its own.
+   */
+  optionsSchema<T>(
+    schema: Record<string, unknown>,
+    resolve?: (valid: Record<string, unknown>, path: string, issues: OptionIssue[]) => T,
+  ): OptionsValidator<T>;
 }

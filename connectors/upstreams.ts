@@ -5,9 +5,11 @@
 // served; a superseded snapshot gives its connections back in `retire`, once its last inquiry has finished,
 // and those no other snapshot holds are closed then. An endpoint whose document is unchanged keeps its pool
 // and its breaker state across revisions.
+import { EstelamError } from "../core/errors.ts";
 import type { Binding, Endpoint, RegistrySnapshot, Route } from "../registry/catalogue.ts";
-import { type Breaker, type BreakerEvents, type BreakerState, createBreaker } from "./breaker.ts";
-import type { Connector } from "./connector.ts";
+import { type Breaker, type BreakerEvents, type BreakerState, createBreaker, type ResultCheck } from "./breaker.ts";
+import type { Connector, ConnectorAnswer, ConnectorRequest } from "./connector.ts";
+import { abortError } from "./deadline.ts";
 import type { ConnectorKinds } from "./kinds.ts";
 
 interface Entry {
@@ -37,10 +39,24 @@ export interface Upstreams {
   /** Lets go of the connections `snapshot` held; those no other snapshot holds are closed. */
   retire(snapshot: RegistrySnapshot): void;
   /**
-   * The route to call for a binding: the first, in priority order, whose endpoint is connected and whose
-   * breaker is not open; when every breaker is open, the first connected one (which then fails fast).
+   * The route to call first for a binding: among its connected endpoints whose breaker is not open, one of
+   * the best priority, drawn by weight; when every breaker is open, the first connected one (which then
+   * fails fast).
    */
   select(binding: Binding): Selected | undefined;
+  /** Every connected route of a binding in the order `call` tries them. */
+  candidates(binding: Binding): readonly Selected[];
+  /**
+   * Asks a binding's endpoints: load spread by weight among the best priority, failover to the next one
+   * when an endpoint is unreachable, saturated or its breaker is open (and the deadline still allows).
+   * `onAttempt` hears each route as it is tried; the last one heard is the one that answered or failed.
+   */
+  call(
+    binding: Binding,
+    request: ConnectorRequest,
+    check: ResultCheck | undefined,
+    onAttempt?: (route: Route) => void,
+  ): Promise<ConnectorAnswer>;
   /** The open connections, `<endpoint>@<digest>`. */
   connections(): readonly string[];
   /** Breaker state per open connection's endpoint. */
@@ -53,10 +69,40 @@ export interface UpstreamsOptions {
   readonly events?: UpstreamEvents;
   /** How long warming one new connection may take before the snapshot is served anyway; default 2000 ms. */
   readonly warmTimeoutMs?: number;
+  /** Source of the weighted draws that spread load (tests make it repeatable); default Math.random. */
+  readonly random?: () => number;
+}
+
+/** Failures after which another endpoint of the binding is tried: the agency did not take the inquiry. */
+const FAILOVER: ReadonlySet<string> = new Set(["AGENCY_UNAVAILABLE", "BREAKER_OPEN", "AGENCY_SATURATED"]);
+
+/** Orders routes of equal priority by a weighted draw (Efraimidis–Spirakis keys), so traffic spreads by weight. */
+function weightedOrder(routes: readonly Route[], random: () => number): Route[] {
+  return routes
+    .map((route) => ({ route, key: random() ** (1 / route.weight) }))
+    .sort((a, b) => b.key - a.key)
+    .map((x) => x.route);
 }
 
 export function createUpstreams(options: UpstreamsOptions): Upstreams {
   const entries = new Map<string, Entry>();
+  const random = options.random ?? Math.random;
+
+  const candidates = (binding: Binding): Selected[] => {
+    const byPriority = new Map<number, Route[]>();
+    for (const route of binding.routes) byPriority.set(route.priority, [...(byPriority.get(route.priority) ?? []), route]);
+    const ready: Selected[] = [];
+    const open: Selected[] = [];
+    for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
+      for (const route of weightedOrder(byPriority.get(priority) ?? [], random)) {
+        const entry = entries.get(route.endpoint.connection);
+        if (entry === undefined) continue;
+        (entry.breaker.state() === "open" ? open : ready).push({ route, breaker: entry.breaker });
+      }
+    }
+    // Open breakers last: they fail fast, and one of them may be the only way left.
+    return [...ready, ...open];
+  };
   const held = new WeakMap<RegistrySnapshot, readonly string[]>();
   const events = options.events ?? {};
   const warmTimeoutMs = options.warmTimeoutMs ?? 2_000;
@@ -122,14 +168,25 @@ export function createUpstreams(options: UpstreamsOptions): Upstreams {
       letGo(connections);
     },
     select(binding) {
-      let fallback: Selected | undefined;
-      for (const route of binding.routes) {
-        const entry = entries.get(route.endpoint.connection);
-        if (entry === undefined) continue;
-        if (entry.breaker.state() !== "open") return { route, breaker: entry.breaker };
-        fallback ??= { route, breaker: entry.breaker };
+      return candidates(binding)[0];
+    },
+    candidates,
+    async call(binding, request, check, onAttempt) {
+      const tried = candidates(binding);
+      if (tried.length === 0) throw new EstelamError("NO_ROUTE", `no endpoint of '${binding.inquiryType}' is connected`);
+      let last: unknown;
+      for (const { route, breaker } of tried) {
+        // Out of time or cancelled: no further endpoint is tried.
+        if (request.signal.aborted) throw last ?? abortError(request.signal, route.endpoint.agency);
+        onAttempt?.(route);
+        try {
+          return await breaker.call(request, route.operation, check);
+        } catch (error) {
+          last = error;
+          if (!(error instanceof EstelamError && FAILOVER.has(error.reason))) throw error;
+        }
       }
-      return fallback;
+      throw last;
     },
     connections: () => [...entries.keys()],
     states: () => new Map([...entries.values()].map((entry) => [entry.endpoint.key, entry.breaker.state()])),

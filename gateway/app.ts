@@ -1,30 +1,44 @@
-// Wires the gateway together from a resolved configuration: database → audit sink → registry (seeded on
+// Wires the gateway together from a resolved configuration: database → audit journal (and its shipper to
+// Kafka) → registry (seeded on
 // first start, following new revisions) with upstreams (connectors + breakers) prepared per revision →
 // request path → gRPC server (InquiryService, RegistryService, health, reflection) and the ops HTTP server.
 // main.ts runs it as a process; the integration tests and the benchmark start it in-process.
 
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setLogger as setGrpcLogger } from "@grpc/grpc-js";
 import { builtInConnectorKinds, type ConnectorKinds } from "../connectors/kinds.ts";
 import { createUpstreams, type Upstreams } from "../connectors/upstreams.ts";
 import { Code } from "../core/errors.ts";
+import { AuditService, file_estelam_audit_v1_audit_service } from "../gen/estelam/audit/v1/audit_service_pb.js";
 import { file_estelam_inquiry_v1_inquiry, InquiryService } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
+import { file_estelam_operator_v1_operator, OperatorService } from "../gen/estelam/operator/v1/operator_pb.js";
 import { file_estelam_registry_v1_registry, RegistryService } from "../gen/estelam/registry/v1/registry_pb.js";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { type AuditIndex, openAuditIndex } from "../observability/audit/audit-index.ts";
 import { createAuditEventFactory, createAuditKey } from "../observability/audit/event.ts";
-import { createFileAuditSink } from "../observability/audit/file-sink.ts";
-import { createKafkaAuditSink } from "../observability/audit/kafka-sink.ts";
+import { type AuditJournal, createAuditJournal } from "../observability/audit/journal.ts";
+import { createJournalIndexer, type JournalIndexer } from "../observability/audit/journal-indexer.ts";
+import { createKafkaShipper } from "../observability/audit/kafka-shipper.ts";
+import { createOffAuditSink } from "../observability/audit/off-sink.ts";
 import { buildRegistryChangeEvent } from "../observability/audit/registry-change.ts";
+import type { AuditShipper } from "../observability/audit/shipper.ts";
 import type { AuditSink, AuditSinkEvents } from "../observability/audit/sink.ts";
+import { createEdgeMetrics } from "../observability/edge-metrics.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics, type GatewayMetrics, recordBreakerState } from "../observability/metrics.ts";
+import { registerScoreboardGauges } from "../observability/scoreboard/gauges.ts";
+import { createScoreboard, type Scoreboard } from "../observability/scoreboard/scoreboard.ts";
 import type { Database } from "../registry/database.ts";
 import { openDatabase } from "../registry/database-open.ts";
 import { createDatabaseRegistryStore } from "../registry/database-store.ts";
 import { readDocuments } from "../registry/documents.ts";
 import { createRegistry, type Registry, type RegistryStatus, type SeedDocuments } from "../registry/registry.ts";
+import { createAdmission } from "./admission.ts";
+import { createAuditService } from "./audit-service.ts";
 import { type GatewayConfig, listenFailure } from "./config.ts";
 import { createDiscovery } from "./discovery.ts";
+import { createFairShare } from "./fair-share.ts";
 import { adaptService, type CallEndInfo } from "./grpc/adapter.ts";
 import { createHealthService } from "./grpc/health.ts";
 import { createReflectionServices } from "./grpc/reflection.ts";
@@ -32,9 +46,13 @@ import { createGrpcServer } from "./grpc/server.ts";
 import { createOpsHttpServer } from "./http-server.ts";
 import { newInquiryId } from "./ids.ts";
 import { createInquiryService } from "./inquiry-service.ts";
+import { createOperatorService } from "./operator-service.ts";
+import { createQuotaStore } from "./quota-store.ts";
+import { createQuotas, type Quotas } from "./quotas.ts";
 import { createReadiness } from "./readiness.ts";
 import { createRegistryService } from "./registry-service.ts";
 import { createRequestPath } from "./request-path.ts";
+import { createStatusPages } from "./status-page.ts";
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -57,8 +75,14 @@ export interface RunningGateway {
   readonly registry: Registry;
   readonly upstreams: Upstreams;
   readonly database: Database;
+  /** Where every record is made durable before its answer leaves: the journal (or, for measurement only, nothing). */
   readonly audit: AuditSink;
+  /** The local audit journal; undefined when the audit trail is off. */
+  readonly journal: AuditJournal | undefined;
+  /** What ships the journal to Kafka; undefined when the journal alone is the trail. */
+  readonly shipper: AuditShipper | undefined;
   readonly metrics: GatewayMetrics;
+  readonly scoreboard: Scoreboard;
   readonly logger: Logger;
   /** Stops taking calls, lets in-flight inquiries finish (up to graceMs), flushes audit, closes. */
   stop(graceMs?: number): Promise<void>;
@@ -66,6 +90,7 @@ export interface RunningGateway {
 
 const INQUIRY_SERVICE = InquiryService.typeName;
 const REGISTRY_SERVICE = RegistryService.typeName;
+const OPERATOR_SERVICE = OperatorService.typeName;
 
 /** One line on the registry for /readyz: the revision served and, when it matters, why it may be old. */
 function registryDetail(status: RegistryStatus): string {
@@ -74,6 +99,15 @@ function registryDetail(status: RegistryStatus): string {
     text += `; the store has not answered for ${Math.round(status.staleSeconds)} s: serving the last good revision, catching up when it answers`;
   if (status.unservable !== undefined)
     text += `; revision ${status.unservable.revision} cannot be served here: ${status.unservable.problems[0] ?? "unknown problem"}`;
+  return text;
+}
+
+/** One line on the audit trail for /readyz: why the journal refuses, and how far shipping lags. */
+function auditDetail(journal: AuditJournal | undefined, shipper: AuditShipper | undefined): string {
+  if (journal === undefined) return "the audit trail is off (ESTELAM_AUDIT=off): no evidence is kept";
+  let text = journal.problem() ?? `journal ${journal.dir}: ${journal.bytes()} bytes`;
+  if (shipper !== undefined)
+    text += `; ${shipper.backlog()} records not yet acknowledged by ${shipper.kind}${shipper.connected() ? "" : " (unreachable: they wait in the journal)"}`;
   return text;
 }
 
@@ -95,7 +129,10 @@ function auditSinkEvents(metrics: GatewayMetrics, kind: string, logger: Logger):
     },
     onWriteError(error) {
       metrics.auditEvents.inc({ sink: kind, result: "write_error" });
-      logger.error({ sink: kind, err: { message: error.message } }, "audit write failed; retrying");
+      logger.error(
+        { sink: kind, err: { message: error.message } },
+        "the audit journal cannot be written; inquiries are refused until it can",
+      );
     },
     onRefused(reason) {
       metrics.auditEvents.inc({ sink: kind, result: `refused_${reason}` });
@@ -103,28 +140,56 @@ function auditSinkEvents(metrics: GatewayMetrics, kind: string, logger: Logger):
   };
 }
 
-function createAuditSink(config: GatewayConfig, metrics: GatewayMetrics, logger: Logger): AuditSink {
+function createShipper(config: GatewayConfig, journal: AuditJournal, metrics: GatewayMetrics, logger: Logger): AuditShipper | undefined {
   const { audit } = config;
-  if (audit.sink === "kafka") {
-    return createKafkaAuditSink(
-      {
-        brokers: [...audit.kafka.brokers],
-        topic: audit.kafka.topic,
-        clientId: `estelam-${config.instance}`,
-        createTopic: audit.kafka.createTopic,
-        partitions: audit.kafka.partitions,
-        replicationFactor: audit.kafka.replicationFactor,
-        ackTimeoutMs: audit.ackTimeoutMs,
-        lingerMs: audit.lingerMs,
-        logger: logger.child({ component: "kafka" }),
+  if (audit.shipper !== "kafka") return undefined;
+  let failing = false;
+  return createKafkaShipper({
+    journal,
+    brokers: [...audit.kafka.brokers],
+    topic: audit.kafka.topic,
+    clientId: `estelam-${config.instance}`,
+    createTopic: audit.kafka.createTopic,
+    partitions: audit.kafka.partitions,
+    replicationFactor: audit.kafka.replicationFactor,
+    logger: logger.child({ component: "kafka" }),
+    events: {
+      onShipped(count) {
+        metrics.auditShipped.inc({ shipper: "kafka" }, count);
       },
-      auditSinkEvents(metrics, "kafka", logger),
-    );
-  }
-  return createFileAuditSink(
-    { path: audit.filePath, ackTimeoutMs: audit.ackTimeoutMs, lingerMs: audit.lingerMs },
-    auditSinkEvents(metrics, "file", logger),
-  );
+      onShipError(error) {
+        metrics.auditShipErrors.inc({ shipper: "kafka" });
+        // One line when delivery starts failing, one when it recovers: the backlog metric tells the rest.
+        if (!failing)
+          logger.error(
+            { shipper: "kafka", err: { message: error.message } },
+            "audit records cannot be shipped to kafka; they wait in the journal",
+          );
+        failing = true;
+      },
+      onRecovered() {
+        failing = false;
+        logger.info({ shipper: "kafka" }, "audit records are shipped to kafka again");
+      },
+    },
+  });
+}
+
+/** Reads the TLS files the configuration names; a missing or unreadable file stops start-up naming its setting. */
+async function readTls(config: GatewayConfig): Promise<{ cert: Buffer; key: Buffer; clientCa: Buffer | undefined } | undefined> {
+  if (config.tls === undefined) return undefined;
+  const read = async (path: string, setting: string): Promise<Buffer> => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new Error(`${setting}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  return {
+    cert: await read(config.tls.cert, "ESTELAM_GRPC_TLS_CERT"),
+    key: await read(config.tls.key, "ESTELAM_GRPC_TLS_KEY"),
+    clientCa: config.tls.clientCa === undefined ? undefined : await read(config.tls.clientCa, "ESTELAM_GRPC_TLS_CLIENT_CA"),
+  };
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -145,17 +210,81 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     throw error;
   };
 
-  const audit = createAuditSink(config, metrics, logger);
+  const auditKey = createAuditKey(config.audit.key);
+  const journal =
+    config.audit.mode === "off"
+      ? undefined
+      : createAuditJournal(
+          {
+            dir: config.audit.journalDir,
+            key: auditKey,
+            maxBytes: config.audit.journalMaxBytes,
+            segmentBytes: config.audit.segmentBytes,
+            ackTimeoutMs: config.audit.ackTimeoutMs,
+          },
+          auditSinkEvents(metrics, "journal", logger),
+        );
+  const audit: AuditSink = journal ?? createOffAuditSink();
+  if (journal === undefined)
+    logger.warn("the audit trail is off (ESTELAM_AUDIT=off): no evidence is kept of any inquiry; use this only to measure its cost");
   try {
     await audit.start();
   } catch (error) {
     return failed(new Error(`the audit trail (${audit.kind}) cannot start: ${(error as Error).message}`, { cause: error }));
   }
   closeOnFailure.push(() => audit.close());
-  const auditKey = createAuditKey(config.audit.key);
+  // The shipper starts in the background: Kafka being away delays delivery, never start-up or answers.
+  const shipper = journal === undefined ? undefined : createShipper(config, journal, metrics, logger);
+  await shipper?.start();
+  if (shipper !== undefined) closeOnFailure.push(() => shipper.close(0));
   const auditEvents = createAuditEventFactory({ key: auditKey, instance: config.instance });
   const auditWhere = { instance: config.instance, keyId: auditKey.id };
+  let auditIndex: AuditIndex | undefined;
+  let indexer: JournalIndexer | undefined;
+  if (config.audit.index && journal !== undefined) {
+    try {
+      auditIndex = await openAuditIndex(database);
+    } catch (error) {
+      return failed(
+        new Error(`the audit index cannot be prepared in ${database.kind} ${database.location}: ${(error as Error).message}`, {
+          cause: error,
+        }),
+      );
+    }
+    let indexFailing = false;
+    indexer = createJournalIndexer({
+      journal,
+      index: auditIndex,
+      source: `journal:${config.instance}`,
+      events: {
+        onIndexed() {
+          if (indexFailing) logger.info("audit records are indexed again");
+          indexFailing = false;
+        },
+        onError(error) {
+          if (!indexFailing) logger.warn({ err: { message: error.message } }, "audit records cannot be indexed now; retrying");
+          indexFailing = true;
+        },
+        onSkipped(from, to) {
+          logger.warn(
+            { from: from.toString(), to: to.toString() },
+            "audit records were shipped and released before they were indexed; index them from the topic (estelam audit index)",
+          );
+        },
+      },
+    });
+    await indexer.start();
+    const running = indexer;
+    closeOnFailure.push(() => running.close());
+    metrics.watchAuditIndex(() => running.lag());
+  }
   metrics.watchAuditPending(audit.kind, () => audit.pending());
+  if (journal !== undefined)
+    metrics.watchAuditJournal(
+      () => journal.bytes(),
+      config.audit.journalMaxBytes,
+      shipper === undefined ? undefined : { shipper: shipper.kind, events: () => shipper.backlog() },
+    );
 
   const upstreams = createUpstreams({
     kinds,
@@ -240,21 +369,83 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   closeOnFailure.push(() => registry.close());
   metrics.watchRegistry(() => registry.status());
 
+  let tls: { cert: Buffer; key: Buffer; clientCa: Buffer | undefined } | undefined;
+  try {
+    tls = await readTls(config);
+  } catch (error) {
+    return failed(error);
+  }
+  const edgeMetrics = createEdgeMetrics(metrics.registry);
+  let quotas: Quotas;
+  try {
+    quotas = createQuotas({
+      store: await createQuotaStore(database),
+      instance: config.instance,
+      shared: database.kind === "postgres",
+      syncMs: config.quotaSyncMs,
+      events: {
+        onAdmitted: (requester, inquiryType) => edgeMetrics.quotaAdmitted.inc({ requester, inquiry_type: inquiryType }),
+        onRefused: (requester, inquiryType, window) => edgeMetrics.quotaRefusals.inc({ requester, inquiry_type: inquiryType, window }),
+        onStoreError(error) {
+          edgeMetrics.quotaStoreErrors.inc();
+          logger.warn({ err: { message: error.message } }, "quota store unreachable; daily quotas are not enforced until it answers");
+        },
+      },
+    });
+  } catch (error) {
+    return failed(error);
+  }
+  closeOnFailure.push(() => quotas.close());
+  let scoreboard: Scoreboard;
+  try {
+    scoreboard = await createScoreboard({
+      database,
+      instance: config.instance,
+      snapshot: () => registry.current(),
+      breakers: () => upstreams.states(),
+      windowMinutes: config.scoreboard.windowMinutes,
+      flushMs: config.scoreboard.flushMs,
+      logger: logger.child({ component: "scoreboard" }),
+    });
+  } catch (error) {
+    return failed(error);
+  }
+  const fairShare = createFairShare({
+    onRefused(requester, endpoint, why) {
+      // Either way the call failed fast without reaching the agency, as the breaker's own bulkhead would.
+      metrics.breakerShortCircuits.inc({ endpoint, why: "saturated" });
+      if (why === "share") edgeMetrics.fairShareRefusals.inc({ requester, endpoint });
+    },
+  });
+  edgeMetrics.watchFairShare(() => fairShare.inFlight());
+  closeOnFailure.push(() => scoreboard.close());
+  registerScoreboardGauges(metrics.registry, () => scoreboard.latest());
+
   const inquiries = createInquiryService({
     registry,
-    path: createRequestPath({ upstreams, audit }),
+    path: createRequestPath({ upstreams, audit, fairShare, limits: [quotas.interceptor] }),
     audit,
     auditEvents,
     metrics,
     logger,
+    scoreboard,
   });
   const discovery = createDiscovery(registry);
   const registryService = createRegistryService({ registry, audit, auditWhere, logger });
+  const auditService = createAuditService({
+    registry,
+    index: auditIndex,
+    auditEvents,
+    previousKeys: config.audit.previousKeys.map((secret) =>
+      createAuditEventFactory({ key: createAuditKey(secret), instance: config.instance }),
+    ),
+    logger,
+  });
   let draining = false;
   const readiness = createReadiness([
     // Always ready (a revision is served from start-up on); the detail says when the store is away.
     { name: "registry", ready: () => true, detail: () => registryDetail(registry.status()) },
-    { name: "audit", ready: () => audit.ready() },
+    { name: "audit", ready: () => audit.ready(), detail: () => auditDetail(journal, shipper) },
     { name: "serving", ready: () => !draining },
   ]);
   // Starts NOT_SERVING: nothing is served until both servers listen and readiness says so.
@@ -269,15 +460,40 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       describeInquiryType: async (request, context) => discovery.describeInquiryType(request, context),
     }),
     adaptService(RegistryService, registryService.handlers),
+    adaptService(AuditService, {
+      findInquiry: (request, context) => auditService.findInquiry(request, context),
+      subjectReport: (request, context) => auditService.subjectReport(request, context),
+    }),
+    adaptService(OperatorService, createOperatorService({ registry, scoreboard })),
     health.service,
     ...createReflectionServices(
-      [file_estelam_inquiry_v1_inquiry, file_estelam_registry_v1_registry, file_grpc_health_v1_health],
-      [INQUIRY_SERVICE, REGISTRY_SERVICE, "grpc.health.v1.Health"],
+      [
+        file_estelam_inquiry_v1_inquiry,
+        file_estelam_registry_v1_registry,
+        file_estelam_audit_v1_audit_service,
+        file_estelam_operator_v1_operator,
+        file_grpc_health_v1_health,
+      ],
+      [INQUIRY_SERVICE, REGISTRY_SERVICE, AuditService.typeName, OPERATOR_SERVICE, "grpc.health.v1.Health"],
     ),
   ];
   const grpc = createGrpcServer({
     address: `${config.grpc.host}:${config.grpc.port}`,
     services,
+    limits: config.edge,
+    admit: createAdmission({
+      registry,
+      protectedServices: [INQUIRY_SERVICE, REGISTRY_SERVICE, AuditService.typeName, OPERATOR_SERVICE],
+      apiKeys: config.apiKeys,
+    }),
+    ...(tls === undefined ? {} : { tls }),
+    edgeEvents: {
+      onRefused: (reason) => edgeMetrics.refusals.inc({ reason: reason.toLowerCase() }),
+      onShedding(shedding) {
+        if (shedding) logger.warn("memory runs short: new calls are refused with OVERLOADED");
+        else logger.info("memory back under the shedding threshold");
+      },
+    },
     observer: {
       started: (method) => metrics.grpcStarted.inc(method),
       received: (method) => metrics.grpcMsgReceived.inc(method),
@@ -298,7 +514,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
   });
 
-  const http = createOpsHttpServer({ host: config.http.host, port: config.http.port, metrics: metrics.registry, readiness });
+  edgeMetrics.watchEdge(grpc.edge);
+  const http = createOpsHttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    metrics: metrics.registry,
+    readiness,
+    pages: createStatusPages({ scoreboard }),
+  });
 
   let grpcPort: number;
   let httpPort: number;
@@ -330,7 +553,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       http: `${config.http.host}:${httpPort}`,
       registry: registry.record().revision,
       database: `${database.kind} ${database.location}`,
-      audit: audit.kind,
+      audit:
+        journal === undefined
+          ? "off"
+          : `journal ${journal.dir}${shipper === undefined ? "" : ` shipped to ${shipper.kind} topic ${config.audit.kafka.topic}`}`,
     },
     "gateway started",
   );
@@ -345,7 +571,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     upstreams,
     database,
     audit,
+    journal,
+    shipper,
     metrics,
+    scoreboard,
     logger,
     stop(graceMs = config.shutdownGraceMs) {
       stopping ??= (async () => {
@@ -355,8 +584,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         registryService.close();
         await grpc.shutdown(graceMs);
         await audit.close();
+        await indexer?.close();
+        await shipper?.close();
+        await scoreboard.close();
         await registry.close();
         await upstreams.close();
+        await quotas.close();
         await database.close();
         await http.close();
         logger.info("gateway stopped");

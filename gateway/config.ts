@@ -4,6 +4,7 @@
 // ESTELAM_* variable stops start-up with a message naming it, so a typo never silently falls back.
 import { hostname } from "node:os";
 import { resolve } from "node:path";
+import type { ServerLimits } from "./grpc/server.ts";
 
 export interface Setting {
   readonly name: string;
@@ -13,7 +14,10 @@ export interface Setting {
 }
 
 const PROJECT_ROOT = resolve(import.meta.dirname, "..");
-export const DEMO_AUDIT_KEY = "estelam-demo-audit-key-do-not-use-in-production";
+
+export { DEMO_AUDIT_KEY } from "../observability/audit/event.ts";
+
+import { DEMO_AUDIT_KEY } from "../observability/audit/event.ts";
 /** The demo registry documents, seeded into an empty store in demo mode. */
 export const DEMO_REGISTRY = "registry/catalogues/demo";
 
@@ -26,7 +30,7 @@ export const SETTINGS = [
   {
     name: "ESTELAM_HTTP_ADDRESS",
     default: "127.0.0.1:8080",
-    description: "host:port of the HTTP server for /metrics, /healthz and /readyz.",
+    description: "host:port of the HTTP server for /status (the status page), /metrics, /healthz and /readyz.",
   },
   {
     name: "ESTELAM_DATA_DIR",
@@ -70,10 +74,11 @@ export const SETTINGS = [
   {
     name: "KAFKA_BROKERS",
     default: "",
-    description: "Comma-separated Kafka bootstrap brokers. Set: audit events go to Kafka. Unset: to the local audit file.",
+    description:
+      "Comma-separated Kafka bootstrap brokers. Set: the audit journal is shipped to Kafka. Unset: the local audit journal alone is the trail.",
   },
-  { name: "ESTELAM_AUDIT_TOPIC", default: "estelam.audit.v1", description: "Kafka topic of audit events." },
-  { name: "ESTELAM_AUDIT_CREATE_TOPIC", default: "true", description: "Create the audit topic at start-up if it does not exist." },
+  { name: "ESTELAM_AUDIT_TOPIC", default: "estelam.audit.v1", description: "Kafka topic the audit journal is shipped to." },
+  { name: "ESTELAM_AUDIT_CREATE_TOPIC", default: "true", description: "Create the audit topic if it does not exist." },
   { name: "ESTELAM_AUDIT_TOPIC_PARTITIONS", default: "3", description: "Partitions of the audit topic when the gateway creates it." },
   {
     name: "ESTELAM_AUDIT_REPLICATION_FACTOR",
@@ -81,26 +86,154 @@ export const SETTINGS = [
     description: "Replication factor of the audit topic when the gateway creates it (use 3 in production).",
   },
   {
-    name: "ESTELAM_AUDIT_FILE",
-    default: "var/audit/audit-events.jsonl",
-    description: "Append-only audit file (JSON lines) used when KAFKA_BROKERS is unset.",
+    name: "ESTELAM_AUDIT",
+    default: "journal",
+    description:
+      "`journal`: every inquiry's record is synced to the local audit journal before its answer leaves (and shipped to Kafka when KAFKA_BROKERS is set). `off`: no audit trail at all, only for measuring its cost (the gateway warns, and /readyz says so).",
+  },
+  {
+    name: "ESTELAM_AUDIT_JOURNAL_DIR",
+    default: "",
+    description:
+      "Folder of the local audit journal (segment files, and the checkpoint of what Kafka has acknowledged). Unset: `<data dir>/audit`.",
+  },
+  {
+    name: "ESTELAM_AUDIT_JOURNAL_MAX_BYTES",
+    default: "1073741824",
+    description:
+      "Bound on the audit journal's size. At or above it new inquiries are refused with AUDIT_UNAVAILABLE and the gateway is not ready, until shipped segments are released (or, without Kafka, archived segments are removed).",
+  },
+  {
+    name: "ESTELAM_AUDIT_SEGMENT_BYTES",
+    default: "67108864",
+    description: "Size at which the audit journal starts a new segment file; shipped segments are deleted whole.",
+  },
+  {
+    name: "ESTELAM_AUDIT_INDEX",
+    default: "true",
+    description:
+      "Index the audit journal into the gateway's database, for AuditService (`estelam audit show`, `estelam audit report`): look-up by tracking code and citizens' data-access reports.",
   },
   {
     name: "ESTELAM_AUDIT_ACK_TIMEOUT_MS",
     default: "5000",
-    description: "How long an answer may wait for its audit event to become durable before it is withheld with AUDIT_UNAVAILABLE.",
+    description:
+      "How long an answer may wait for its audit record to be synced to the journal before it is withheld with AUDIT_UNAVAILABLE.",
   },
-  { name: "ESTELAM_AUDIT_LINGER_MS", default: "2", description: "How long the audit writer waits to fill a batch." },
   {
     name: "ESTELAM_AUDIT_KEY",
     default: "",
     description: "Secret key of the keyed digests (HMAC-SHA-256) of subject identifiers in audit events. Required unless in demo mode.",
+  },
+  {
+    name: "ESTELAM_AUDIT_PREVIOUS_KEYS",
+    default: "",
+    description:
+      "Earlier audit keys, separated by commas, after a rotation of ESTELAM_AUDIT_KEY: used only to read, so that citizens' reports also find the records made under them.",
   },
   { name: "ESTELAM_LOG_LEVEL", default: "info", description: "pino log level: fatal, error, warn, info, debug, trace or silent." },
   {
     name: "ESTELAM_INSTANCE",
     default: "",
     description: "Name of this gateway instance in audit events and logs; defaults to the host name.",
+  },
+  {
+    name: "ESTELAM_GRPC_TLS_CERT",
+    default: "",
+    description:
+      "PEM file of the gRPC server's certificate (chain). Set with ESTELAM_GRPC_TLS_KEY: the gRPC port serves TLS only. Unset: plaintext (development). `scripts/dev-ca.sh` makes development certificates.",
+  },
+  { name: "ESTELAM_GRPC_TLS_KEY", default: "", description: "PEM file of the gRPC server certificate's private key." },
+  {
+    name: "ESTELAM_GRPC_TLS_CLIENT_CA",
+    default: "",
+    description:
+      "PEM file of the CA(s) that sign agencies' client certificates. Set: mutual TLS; every connection presents a certificate of this CA, and a Credential's `certificate` (subject or SHA-256 fingerprint) names the asking agency.",
+  },
+  {
+    name: "ESTELAM_GRPC_API_KEYS",
+    default: "true",
+    description:
+      "`false` refuses API keys (`authorization: Bearer`) with CREDENTIAL_INVALID: agencies are identified by client certificate only. Needs ESTELAM_GRPC_TLS_CLIENT_CA.",
+  },
+  {
+    name: "ESTELAM_GRPC_ADMISSION_MS",
+    default: "2000",
+    description:
+      "Time a gRPC stream has, from its headers, to deliver its request message whole; a stream that has not is reset. Calls to InquiryService and RegistryService must also carry a known credential in their headers, or are refused at once.",
+  },
+  {
+    name: "ESTELAM_GRPC_SEND_TIMEOUT_MS",
+    default: "10000",
+    description:
+      "Time an answer may wait unsent because the caller does not read it (its HTTP/2 flow-control window stays shut); then the stream is reset and the answer freed.",
+  },
+  {
+    name: "ESTELAM_GRPC_MAX_CONNECTIONS",
+    default: "1000",
+    description: "Open connections to the gRPC port per process; further ones are closed at once.",
+  },
+  {
+    name: "ESTELAM_GRPC_MAX_IN_FLIGHT",
+    default: "4096",
+    description: "Calls in flight per process; further ones get RESOURCE_EXHAUSTED / OVERLOADED at once.",
+  },
+  {
+    name: "ESTELAM_GRPC_MAX_STREAMS_PER_CONNECTION",
+    default: "100",
+    description: "Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).",
+  },
+  {
+    name: "ESTELAM_GRPC_MAX_HEADER_BYTES",
+    default: "16384",
+    description: "Largest header list (metadata, uncompressed bytes) a call may send; a larger one resets the stream.",
+  },
+  {
+    name: "ESTELAM_GRPC_MAX_MESSAGE_BYTES",
+    default: "1048576",
+    description: "Largest request message; a larger one gets RESOURCE_EXHAUSTED.",
+  },
+  {
+    name: "ESTELAM_GRPC_SESSION_MEMORY_MIB",
+    default: "32",
+    description:
+      "Memory (MiB) Node's HTTP/2 layer may use for one connection (header tables, queued frames) before its new streams are refused.",
+  },
+  {
+    name: "ESTELAM_GRPC_MAX_IN_FLIGHT_PER_CALLER",
+    default: "1024",
+    description:
+      "Calls in flight per caller (credential; the peer address for health and reflection); further ones get RESOURCE_EXHAUSTED / OVERLOADED at once.",
+  },
+  {
+    name: "ESTELAM_GRPC_MAX_STRIKES_PER_CONNECTION",
+    default: "100",
+    description:
+      "Streams one connection may have refused, reset for their slowness, or reset itself before sending its message (rapid reset); then the connection is closed with GOAWAY.",
+  },
+  {
+    name: "ESTELAM_SHED_MEMORY_PERCENT",
+    default: "85",
+    description:
+      "While the JavaScript heap in use is above this percentage of its limit (`--max-old-space-size`), new calls get RESOURCE_EXHAUSTED / OVERLOADED and streams still waiting for their message are reset.",
+  },
+  {
+    name: "ESTELAM_QUOTA_SYNC_MS",
+    default: "2000",
+    description:
+      "How often each instance records itself in the database and counts the live instances that share the grants' per-second quotas (see docs/security.md).",
+  },
+  {
+    name: "ESTELAM_SCOREBOARD_WINDOW_MINUTES",
+    default: "5",
+    description:
+      "Minutes over which the scoreboard judges each inquiry type against its objectives (success rate, 99th percentile latency).",
+  },
+  {
+    name: "ESTELAM_SCOREBOARD_FLUSH_MS",
+    default: "5000",
+    description:
+      "How often each instance writes its per-minute counts and breaker states to the database and recomputes the scoreboard (every instance's counts are merged).",
   },
   {
     name: "ESTELAM_SHUTDOWN_GRACE_MS",
@@ -112,7 +245,7 @@ export const SETTINGS = [
 type SettingName = (typeof SETTINGS)[number]["name"];
 
 /** Settings of the `estelam` command line only (docs/cli.md); allowed in the gateway's shell too. The CLI reads ESTELAM_GRPC_ADDRESS, the gateway's own setting, for where to connect. */
-export const CLIENT_SETTINGS: readonly string[] = ["ESTELAM_API_KEY"];
+export const CLIENT_SETTINGS: readonly string[] = ["ESTELAM_API_KEY", "ESTELAM_TLS_CA", "ESTELAM_TLS_CERT", "ESTELAM_TLS_KEY"];
 
 export interface HostPort {
   readonly host: string;
@@ -136,7 +269,10 @@ export interface GatewayConfig {
   readonly demo: boolean;
   readonly demoAgencies: HostPort;
   readonly audit: {
-    readonly sink: "kafka" | "file";
+    /** `journal`, or `off` (no trail: for measurement only). */
+    readonly mode: "journal" | "off";
+    /** Where the journal is shipped: `kafka`, or `none` (the journal alone is the trail). */
+    readonly shipper: "kafka" | "none";
     readonly kafka: {
       readonly brokers: readonly string[];
       readonly topic: string;
@@ -144,14 +280,28 @@ export interface GatewayConfig {
       readonly partitions: number;
       readonly replicationFactor: number;
     };
-    readonly filePath: string;
+    readonly journalDir: string;
+    readonly journalMaxBytes: number;
+    readonly segmentBytes: number;
+    /** Follow the journal into the audit index in the database. */
+    readonly index: boolean;
     readonly ackTimeoutMs: number;
-    readonly lingerMs: number;
     readonly key: string;
+    /** Earlier keys, for reading records made before a rotation. */
+    readonly previousKeys: readonly string[];
   };
+  /** TLS of the gRPC port (PEM file paths); undefined: plaintext. */
+  readonly tls: { readonly cert: string; readonly key: string; readonly clientCa: string | undefined } | undefined;
+  /** Whether API keys identify callers (false: client certificates only). */
+  readonly apiKeys: boolean;
+  /** How often the per-second quotas' share among instances is refreshed. */
+  readonly quotaSyncMs: number;
+  /** Limits of the gRPC edge (gateway/grpc/server.ts). */
+  readonly edge: ServerLimits;
   readonly logLevel: string;
   readonly instance: string;
   readonly shutdownGraceMs: number;
+  readonly scoreboard: { readonly windowMinutes: number; readonly flushMs: number };
 }
 
 export class ConfigError extends Error {
@@ -243,6 +393,11 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
       "ESTELAM_AUDIT_KEY is required outside demo mode (a long random secret; it keys the digests of identifiers in audit events)",
     );
   else if (key.length < 16) problems.push("ESTELAM_AUDIT_KEY must be at least 16 characters");
+  const previousKeys = raw("ESTELAM_AUDIT_PREVIOUS_KEYS")
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
+  if (previousKeys.some((k) => k.length < 16)) problems.push("ESTELAM_AUDIT_PREVIOUS_KEYS: every key must be at least 16 characters");
   const databaseUrl = raw("ESTELAM_DATABASE_URL");
   if (databaseUrl !== "" && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl))
     problems.push("ESTELAM_DATABASE_URL must be a postgres:// URL (or unset, for the embedded database)");
@@ -254,10 +409,26 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
   const topic = raw("ESTELAM_AUDIT_TOPIC");
   if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) problems.push(`ESTELAM_AUDIT_TOPIC=${topic} is not a valid Kafka topic name`);
 
+  const auditMode = raw("ESTELAM_AUDIT");
+  if (auditMode !== "journal" && auditMode !== "off") problems.push(`ESTELAM_AUDIT=${auditMode} must be journal or off`);
+  const dataDir = resolve(env.ESTELAM_DATA_DIR?.trim() ? process.cwd() : PROJECT_ROOT, raw("ESTELAM_DATA_DIR"));
+  const file = (name: SettingName): string | undefined =>
+    raw(name) === "" ? undefined : resolve(env[name]?.trim() ? process.cwd() : PROJECT_ROOT, raw(name));
+  const tlsCert = file("ESTELAM_GRPC_TLS_CERT");
+  const tlsKey = file("ESTELAM_GRPC_TLS_KEY");
+  const clientCa = file("ESTELAM_GRPC_TLS_CLIENT_CA");
+  const apiKeys = bool("ESTELAM_GRPC_API_KEYS");
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    problems.push("ESTELAM_GRPC_TLS_CERT and ESTELAM_GRPC_TLS_KEY go together: set both for TLS, or neither");
+  if (clientCa !== undefined && tlsCert === undefined)
+    problems.push("ESTELAM_GRPC_TLS_CLIENT_CA needs TLS: set ESTELAM_GRPC_TLS_CERT and ESTELAM_GRPC_TLS_KEY too");
+  if (!apiKeys && clientCa === undefined)
+    problems.push("ESTELAM_GRPC_API_KEYS=false leaves no way to identify callers: set ESTELAM_GRPC_TLS_CLIENT_CA (mutual TLS)");
+
   const config: GatewayConfig = {
     grpc: hostPort("ESTELAM_GRPC_ADDRESS"),
     http: hostPort("ESTELAM_HTTP_ADDRESS"),
-    dataDir: resolve(env.ESTELAM_DATA_DIR?.trim() ? process.cwd() : PROJECT_ROOT, raw("ESTELAM_DATA_DIR")),
+    dataDir,
     database: { url: databaseUrl === "" ? undefined : databaseUrl, schema },
     registry: {
       seed:
@@ -271,7 +442,8 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
     demo,
     demoAgencies: hostPort("ESTELAM_DEMO_AGENCIES_ADDRESS"),
     audit: {
-      sink: brokers.length > 0 ? "kafka" : "file",
+      mode: auditMode === "off" ? "off" : "journal",
+      shipper: brokers.length > 0 && auditMode === "journal" ? "kafka" : "none",
       kafka: {
         brokers,
         topic,
@@ -279,14 +451,38 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
         partitions: int("ESTELAM_AUDIT_TOPIC_PARTITIONS", 1, 10_000),
         replicationFactor: int("ESTELAM_AUDIT_REPLICATION_FACTOR", 1, 16),
       },
-      filePath: resolve(env.ESTELAM_AUDIT_FILE?.trim() ? process.cwd() : PROJECT_ROOT, raw("ESTELAM_AUDIT_FILE")),
+      journalDir:
+        raw("ESTELAM_AUDIT_JOURNAL_DIR") !== "" ? resolve(process.cwd(), raw("ESTELAM_AUDIT_JOURNAL_DIR")) : resolve(dataDir, "audit"),
+      journalMaxBytes: int("ESTELAM_AUDIT_JOURNAL_MAX_BYTES", 4096, Number.MAX_SAFE_INTEGER),
+      segmentBytes: int("ESTELAM_AUDIT_SEGMENT_BYTES", 1024, 4 * 1024 ** 3),
+      index: bool("ESTELAM_AUDIT_INDEX"),
       ackTimeoutMs: int("ESTELAM_AUDIT_ACK_TIMEOUT_MS", 1, 600_000),
-      lingerMs: int("ESTELAM_AUDIT_LINGER_MS", 0, 1_000),
       key,
+      previousKeys,
+    },
+    tls: tlsCert === undefined || tlsKey === undefined ? undefined : { cert: tlsCert, key: tlsKey, clientCa },
+    apiKeys,
+    quotaSyncMs: int("ESTELAM_QUOTA_SYNC_MS", 100, 60_000),
+    edge: {
+      admissionMs: int("ESTELAM_GRPC_ADMISSION_MS", 50, 600_000),
+      sendTimeoutMs: int("ESTELAM_GRPC_SEND_TIMEOUT_MS", 100, 3_600_000),
+      maxConnections: int("ESTELAM_GRPC_MAX_CONNECTIONS", 1, 1_000_000),
+      maxInFlight: int("ESTELAM_GRPC_MAX_IN_FLIGHT", 1, 1_000_000),
+      maxStreamsPerConnection: int("ESTELAM_GRPC_MAX_STREAMS_PER_CONNECTION", 1, 100_000),
+      maxHeaderBytes: int("ESTELAM_GRPC_MAX_HEADER_BYTES", 1024, 1_048_576),
+      maxMessageBytes: int("ESTELAM_GRPC_MAX_MESSAGE_BYTES", 1024, 64 * 1_048_576),
+      sessionMemoryMiB: int("ESTELAM_GRPC_SESSION_MEMORY_MIB", 1, 4096),
+      maxInFlightPerCaller: int("ESTELAM_GRPC_MAX_IN_FLIGHT_PER_CALLER", 1, 1_000_000),
+      maxStrikesPerConnection: int("ESTELAM_GRPC_MAX_STRIKES_PER_CONNECTION", 1, 1_000_000),
+      shedMemoryPercent: int("ESTELAM_SHED_MEMORY_PERCENT", 1, 100),
     },
     logLevel,
     instance: raw("ESTELAM_INSTANCE") !== "" ? raw("ESTELAM_INSTANCE") : hostname(),
     shutdownGraceMs: int("ESTELAM_SHUTDOWN_GRACE_MS", 0, 600_000),
+    scoreboard: {
+      windowMinutes: int("ESTELAM_SCOREBOARD_WINDOW_MINUTES", 1, 60),
+      flushMs: int("ESTELAM_SCOREBOARD_FLUSH_MS", 100, 60_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

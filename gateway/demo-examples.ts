@@ -1,5 +1,6 @@
-// The demo inquiries shown by `npm start` and in the README: one per demo inquiry type, each answered by
-// the demo agencies (inputs from simulators/demo-agencies/README.md).
+// The demo inquiries shown by `npm start` and in the README, each answered by the demo agencies (inputs from
+// simulators/demo-agencies/README.md): REST, SOAP and gRPC faces among them. `estelam inquiry-types` lists
+// every demo inquiry type.
 export const DEMO_API_KEY = "demo-bank-key-7f3a91c2e5d84b06";
 /** The demo registry's admin key (Credential nix/registry-admin), for `estelam registry`. */
 export const DEMO_ADMIN_KEY = "demo-admin-key-3e7c1a9f5b2d8046";
@@ -40,6 +41,24 @@ export const DEMO_EXAMPLES: readonly DemoExample[] = [
       params: { iban: "IR100170889862171595799372" },
       purpose: "payment.beneficiary-check",
       end_user: "branch-1021/teller-7",
+    },
+  },
+  {
+    title: "Company by legal-entity id (Deeds Registration, over SOAP 1.2)",
+    body: {
+      inquiry_type: "ssaa.company-by-national-id.v1",
+      params: { national_id: "10380284790" },
+      purpose: "kyc.corporate-account-opening",
+      end_user: "branch-1021/teller-7",
+    },
+  },
+  {
+    title: "Household subsidy decile (Ministry of Welfare, over gRPC)",
+    body: {
+      inquiry_type: "welfare.subsidy-decile.v1",
+      params: { national_code: "0012345679" },
+      purpose: "loan.application",
+      end_user: "branch-1021/loans-2",
     },
   },
 ];

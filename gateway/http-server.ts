@@ -12,6 +12,15 @@ export interface OpsHttpServerOptions {
   readonly port: number;
   readonly metrics: PromRegistry;
   readonly readiness: Readiness;
+  /** Further pages (the status page): answers a path it serves, or undefined for a 404. */
+  readonly pages?: (path: string) => Promise<PageAnswer> | undefined;
+}
+
+export interface PageAnswer {
+  readonly status: number;
+  readonly type: string;
+  readonly body: string | Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface OpsHttpServer {
@@ -22,8 +31,8 @@ export interface OpsHttpServer {
 export function createOpsHttpServer(options: OpsHttpServerOptions): OpsHttpServer {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
-    const send = (status: number, type: string, body: string): void => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+    const send = (status: number, type: string, body: string | Buffer, headers: Readonly<Record<string, string>> = {}): void => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...headers });
       res.end(req.method === "HEAD" ? undefined : body);
     };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain; charset=utf-8", "method not allowed\n");
@@ -41,8 +50,15 @@ export function createOpsHttpServer(options: OpsHttpServerOptions): OpsHttpServe
         const body = { status: ready ? "ready" : "not_ready", checks, ...(Object.keys(details).length > 0 ? { details } : {}) };
         return send(ready ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
       }
-      default:
-        return send(404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz or /readyz\n");
+      default: {
+        const page = options.pages?.(path ?? "/");
+        if (page === undefined) return send(404, "text/plain; charset=utf-8", "not found: try /status, /metrics, /healthz or /readyz\n");
+        page.then(
+          (answer) => send(answer.status, answer.type, answer.body, answer.headers),
+          (error: unknown) => send(500, "text/plain; charset=utf-8", `failed: ${(error as Error).message}\n`),
+        );
+        return;
+      }
     }
   });
   server.keepAliveTimeout = 65_000;

@@ -1,14 +1,23 @@
 // The InquiryService implementation: runs the request path, then records the outcome — the audit event
 // first (awaited: an answer is released only once its evidence is durable), then metrics and one log line.
-import { create, type JsonValue } from "@bufbuild/protobuf";
+// The record tells what the caller gets: the answer is encoded, and the call checked for cancellation,
+// before the record is written, so an answer that cannot be delivered is recorded as the failure it is.
+import { create, type JsonValue, toBinary } from "@bufbuild/protobuf";
 import { type Duration, DurationSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectorAnswer } from "../connectors/connector.ts";
 import { EstelamError } from "../core/errors.ts";
-import { Answer, type InquireRequest, type InquireResponse, InquireResponseSchema } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
+import {
+  Answer,
+  type InquireRequest,
+  type InquireResponse,
+  InquireResponseSchema,
+  TimingsSchema,
+} from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import type { AuditEventFactory, InquiryRecord } from "../observability/audit/event.ts";
 import type { AuditSink } from "../observability/audit/sink.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
+import type { Scoreboard } from "../observability/scoreboard/scoreboard.ts";
 import type { RegistrySnapshot } from "../registry/catalogue.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { InquiryHandler } from "./chain.ts";
@@ -23,6 +32,8 @@ export interface InquiryServiceOptions {
   readonly auditEvents: AuditEventFactory;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** Counts each inquiry of a registered type for the operators' scoreboard. */
+  readonly scoreboard?: Pick<Scoreboard, "record">;
 }
 
 export interface InquiryService {
@@ -70,6 +81,7 @@ function record(
     faultOrigin: error?.origin,
     grpcStatus: error?.code ?? 0,
     subjects: ctx.subjects ?? [],
+    retainPayload: ctx.inquiryType?.audit.payloads === "encrypted",
   };
 }
 
@@ -115,6 +127,26 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     if (answer === undefined && error === undefined) error = new EstelamError("INTERNAL", "the request path ended without an answer");
 
     const answeredAt = Date.now();
+    let response: InquireResponse | undefined;
+    if (error === undefined && answer !== undefined) {
+      try {
+        response = create(InquireResponseSchema, {
+          inquiryId: ctx.inquiryId,
+          trackingCode: ctx.trackingCode,
+          responder: ctx.route?.endpoint.agency ?? "none",
+          answer: ANSWERS[answer.answer],
+          result: answer.answer === "found" ? answer.result : undefined,
+          message: answer.answer === "found" ? "" : answer.message,
+        });
+        // An answer the wire cannot carry (e.g. nested deeper than the encoder's stack) is not delivered.
+        toBinary(InquireResponseSchema, response);
+      } catch (thrown) {
+        response = undefined;
+        error = new EstelamError("INTERNAL", "the agency's answer cannot be encoded for the caller", { cause: thrown });
+      }
+    }
+    // A caller that has gone (cancelled, or its deadline passed) gets nothing: the record says so.
+    if (error === undefined && call.signal.aborted) error = EstelamError.from(call.signal.reason);
     const done = record(ctx, answer, error, answeredAt);
     let auditFailure: EstelamError | undefined;
     try {
@@ -122,8 +154,10 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     } catch (thrown) {
       auditFailure = EstelamError.from(thrown);
     }
-    // Evidence first: an answer whose record is not durable is withheld.
-    if (auditFailure !== undefined && error === undefined) {
+    // Evidence first: an answer whose record is not durable is withheld — unless the inquiry type's registry
+    // policy says to answer without it (`audit.whenAuditUnavailable: answer`), which is logged as such.
+    const unaudited = auditFailure !== undefined && error === undefined && ctx.inquiryType?.audit.whenAuditUnavailable === "answer";
+    if (auditFailure !== undefined && error === undefined && !unaudited) {
       error = new EstelamError(
         "AUDIT_UNAVAILABLE",
         `the answer is withheld because the audit trail could not record it: ${auditFailure.message}`,
@@ -137,7 +171,9 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     // The label: the business answer, or the error reason in lowercase (a closed set).
     const outcome = error === undefined ? done.outcome : error.reason.toLowerCase();
     metrics.inquiries.inc({ inquiry_type: inquiryType, requester, responder, outcome });
+    if (unaudited) metrics.auditEvents.inc({ sink: audit.kind, result: "answered_without_record" });
     metrics.inquirySeconds.observe({ inquiry_type: inquiryType, responder }, seconds);
+    if (ctx.inquiryType !== undefined) options.scoreboard?.record(ctx.inquiryType.id, error?.origin, seconds);
 
     // One line per inquiry: ids, registry names, outcome and timings only. Nothing the caller typed is
     // logged (it may hold personal data), and neither are params nor results.
@@ -153,7 +189,7 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
       grpc_code: error?.code ?? 0,
       total_ms: Math.round(seconds * 1e6) / 1e3,
       upstream_ms: ctx.upstreamSeconds === undefined ? undefined : Math.round(ctx.upstreamSeconds * 1e6) / 1e3,
-      audit: auditFailure === undefined ? "recorded" : "failed",
+      audit: auditFailure === undefined ? "recorded" : unaudited ? "answered_without_record" : "failed",
     };
     if (error?.reason === "INTERNAL")
       logger.error(
@@ -167,20 +203,13 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
 
     // Every refusal has an audit record: name the inquiry so the caller can quote it.
     if (error !== undefined) throw error.forInquiry({ inquiryId: ctx.inquiryId, trackingCode: ctx.trackingCode });
-    if (answer === undefined) throw new EstelamError("INTERNAL", "unreachable: no answer and no error");
-    return create(InquireResponseSchema, {
-      inquiryId: ctx.inquiryId,
-      trackingCode: ctx.trackingCode,
-      responder,
-      answer: ANSWERS[answer.answer],
-      result: answer.answer === "found" ? answer.result : undefined,
-      message: answer.answer === "found" ? "" : answer.message,
-      timings: {
-        receivedAt: timestampFromMs(receivedAt),
-        answeredAt: timestampFromMs(answeredAt),
-        total: duration(seconds),
-        upstream: ctx.upstreamSeconds === undefined ? undefined : duration(ctx.upstreamSeconds),
-      },
+    if (response === undefined) throw new EstelamError("INTERNAL", "unreachable: no answer and no error");
+    response.timings = create(TimingsSchema, {
+      receivedAt: timestampFromMs(receivedAt),
+      answeredAt: timestampFromMs(answeredAt),
+      total: duration(seconds),
+      upstream: ctx.upstreamSeconds === undefined ? undefined : duration(ctx.upstreamSeconds),
     });
+    return response;
   }
 }

@@ -6,8 +6,9 @@ import { startUpstreamDeadline } from "../connectors/deadline.ts";
 import type { Upstreams } from "../connectors/upstreams.ts";
 import { EstelamError } from "../core/errors.ts";
 import type { InquiryHandler } from "./chain.ts";
+import type { FairShare } from "./fair-share.ts";
 
-export function createRouter(upstreams: Upstreams): InquiryHandler {
+export function createRouter(upstreams: Upstreams, fairShare?: FairShare): InquiryHandler {
   return async (ctx) => {
     const type = ctx.inquiryType;
     if (type === undefined || ctx.params === undefined || ctx.credential === undefined) {
@@ -17,23 +18,27 @@ export function createRouter(upstreams: Upstreams): InquiryHandler {
     if (binding === undefined) throw new EstelamError("NO_ROUTE", `no agency answers '${type.id}' online yet`, { agency: type.agency });
     if (ctx.snapshot.agencies.get(type.agency)?.status === "suspended")
       throw new EstelamError("NO_ROUTE", `agency '${type.agency}' is suspended`, { agency: type.agency });
-    const selected = upstreams.select(binding);
-    if (selected === undefined) throw new EstelamError("NO_ROUTE", `no endpoint of '${type.id}' is connected`, { agency: type.agency });
-    const { route, breaker } = selected;
-    ctx.route = route;
+    const first = upstreams.select(binding);
+    if (first === undefined) throw new EstelamError("NO_ROUTE", `no endpoint of '${type.id}' is connected`, { agency: type.agency });
+    ctx.route = first.route;
 
     const now = Date.now();
     const callerDeadline = ctx.call.deadline;
     if (callerDeadline !== undefined && callerDeadline <= now) {
       throw new EstelamError("DEADLINE_EXCEEDED", "the caller's deadline passed before the agency was asked", {
-        agency: route.endpoint.agency,
+        agency: first.route.endpoint.agency,
       });
     }
+    // The asking agency's fair share of the endpoint chosen first (failover to another endpoint of the binding
+    // runs within the same share); refused here, the agency is never asked.
+    const release = fairShare?.acquire(first.route.endpoint, first.route.endpoint.breaker.maxConcurrent, ctx.credential.agency);
     const deadline = startUpstreamDeadline(type.timeoutMs, callerDeadline, ctx.call.signal, now);
     const started = performance.now();
     ctx.requestOutAt = now;
     try {
-      return await breaker.call(
+      // Spread over the binding's endpoints, failing over when one is down; the route that answered is recorded.
+      return await upstreams.call(
+        binding,
         {
           inquiryId: ctx.inquiryId,
           inquiryType: type.id,
@@ -43,7 +48,10 @@ export function createRouter(upstreams: Upstreams): InquiryHandler {
           signal: deadline.signal,
           deadline: deadline.deadline,
         },
-        route.operation,
+        type.result,
+        (route) => {
+          ctx.route = route;
+        },
       );
     } catch (error) {
       // A call refused by the breaker itself never left the gateway.
@@ -52,6 +60,7 @@ export function createRouter(upstreams: Upstreams): InquiryHandler {
       }
       throw error;
     } finally {
+      release?.();
       deadline.dispose();
       if (ctx.requestOutAt !== undefined) {
         ctx.responseInAt = Date.now();

@@ -27,8 +27,14 @@ export interface GatewayMetrics {
   readonly auditEvents: Counter<"sink" | "result">;
   readonly auditPending: Gauge<"sink">;
   readonly auditWriteSeconds: Histogram<"sink">;
+  readonly auditShipped: Counter<"shipper">;
+  readonly auditShipErrors: Counter<"shipper">;
   /** Makes `estelam_audit_pending_events{sink}` read `pending()` at every scrape. */
   watchAuditPending(sink: string, pending: () => number): void;
+  /** Makes `estelam_audit_journal_bytes` and `estelam_audit_backlog_events{shipper}` read their sources at every scrape. */
+  watchAuditJournal(bytes: () => number, maxBytes: number, backlog?: { readonly shipper: string; readonly events: () => number }): void;
+  /** Makes `estelam_audit_index_lag_events` read `lag()` at every scrape. */
+  watchAuditIndex(lag: () => number): void;
   /** Makes `estelam_registry_revision` and `estelam_registry_stale_seconds` read `status()` at every scrape. */
   watchRegistry(status: () => { readonly revision: number; readonly staleSeconds: number }): void;
 }
@@ -53,6 +59,43 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   }
   const registers = [registry];
   const pendingSources = new Map<string, () => number>();
+  let journalBytes: (() => number) | undefined;
+  let journalMaxBytes: number | undefined;
+  new Gauge({
+    name: "estelam_audit_journal_max_bytes",
+    help: "The audit journal's bound (ESTELAM_AUDIT_JOURNAL_MAX_BYTES): at it, new inquiries are refused.",
+    registers,
+    collect() {
+      if (journalMaxBytes !== undefined) this.set(journalMaxBytes);
+    },
+  });
+  let indexLag: (() => number) | undefined;
+  new Gauge({
+    name: "estelam_audit_index_lag_events",
+    help: "Audit records durable in the journal and not yet in the audit index.",
+    registers,
+    collect() {
+      if (indexLag !== undefined) this.set(indexLag());
+    },
+  });
+  let journalBacklog: { readonly shipper: string; readonly events: () => number } | undefined;
+  new Gauge({
+    name: "estelam_audit_journal_bytes",
+    help: "Bytes held in the local audit journal (bounded by ESTELAM_AUDIT_JOURNAL_MAX_BYTES).",
+    registers,
+    collect() {
+      if (journalBytes !== undefined) this.set(journalBytes());
+    },
+  });
+  new Gauge({
+    name: "estelam_audit_backlog_events",
+    help: "Audit records durable in the local journal and not yet acknowledged by the shipper's destination (Kafka).",
+    labelNames: ["shipper"],
+    registers,
+    collect() {
+      if (journalBacklog !== undefined) this.set({ shipper: journalBacklog.shipper }, journalBacklog.events());
+    },
+  });
   let registryStatus: (() => { readonly revision: number; readonly staleSeconds: number }) | undefined;
   new Gauge({
     name: "estelam_registry_revision",
@@ -137,13 +180,13 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     }),
     auditEvents: new Counter({
       name: "estelam_audit_events_total",
-      help: "Audit events by result (written, refused_timeout, refused_queue_full, refused_closed, write_error).",
+      help: "Audit events by result (written, refused_timeout, refused_full, refused_failed, refused_closed, write_error, answered_without_record).",
       labelNames: ["sink", "result"],
       registers,
     }),
     auditPending: new Gauge({
       name: "estelam_audit_pending_events",
-      help: "Audit events accepted but not yet durable.",
+      help: "Audit events accepted but not yet synced to the journal.",
       labelNames: ["sink"],
       registers,
       collect() {
@@ -157,6 +200,26 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       buckets: INQUIRY_BUCKETS,
       registers,
     }),
+    auditShipped: new Counter({
+      name: "estelam_audit_shipped_total",
+      help: "Audit records acknowledged by the shipper's destination (Kafka).",
+      labelNames: ["shipper"],
+      registers,
+    }),
+    auditShipErrors: new Counter({
+      name: "estelam_audit_ship_errors_total",
+      help: "Failed attempts to deliver audit records to the shipper's destination; each is retried.",
+      labelNames: ["shipper"],
+      registers,
+    }),
+    watchAuditIndex(lag) {
+      indexLag = lag;
+    },
+    watchAuditJournal(bytes, maxBytes, backlog) {
+      journalBytes = bytes;
+      journalMaxBytes = maxBytes;
+      journalBacklog = backlog;
+    },
     watchAuditPending(sink, pending) {
       pendingSources.set(sink, pending);
     },

@@ -288,6 +288,8 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
 
   // Credentials.
   const credentialsByHash = new Map<string, Credential>();
+  const credentialsByFingerprint = new Map<string, Credential>();
+  const credentialsBySubject = new Map<string, Credential>();
   let admins = 0;
   for (const e of entries("Credential")) {
     const { c, spec } = e;
@@ -320,6 +322,18 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
     if ((apiKeySha256 === undefined) === (certificate === undefined)) c.issue("spec", "needs exactly one of apiKeySha256 and certificate");
     const credential: Credential = { id: e.name, agency: id.agency, subUnit: subUnit || undefined, role, apiKeySha256, certificate };
     if (apiKeySha256 !== undefined && !credentialsByHash.has(apiKeySha256)) credentialsByHash.set(apiKeySha256, credential);
+    const fingerprint = certificate?.sha256Fingerprint?.toLowerCase();
+    if (fingerprint !== undefined) {
+      const other = credentialsByFingerprint.get(fingerprint);
+      if (other !== undefined)
+        c.issue("spec.certificate.sha256Fingerprint", `the same certificate is registered for Credential/${other.id}`);
+      else credentialsByFingerprint.set(fingerprint, credential);
+    }
+    if (certificate?.subject !== undefined) {
+      const other = credentialsBySubject.get(certificate.subject);
+      if (other !== undefined) c.issue("spec.certificate.subject", `the same subject is registered for Credential/${other.id}`);
+      else credentialsBySubject.set(certificate.subject, credential);
+    }
     if (role === "admin" && agencies.get(id.agency)?.status === "active") admins += 1;
   }
 
@@ -328,13 +342,29 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
   for (const e of entries("Endpoint")) {
     const { c, spec } = e;
     const id = scoped(e, LOCAL_NAME, "nocr/main");
-    const o = c.object(spec, "spec", ["kind", "options", "breaker"]);
+    const o = c.object(spec, "spec", ["kind", "module", "options", "breaker"]);
     if (id === undefined || o === undefined) continue;
     knownAgency(e, id.agency);
     const kind = c.string(o, "kind", "spec");
-    const factory = kind === "" ? undefined : options.kinds.get(kind);
-    if (kind !== "" && factory === undefined)
-      c.issue("spec.kind", `unknown connector kind '${kind}' (known: ${options.kinds.names().join(", ")})`);
+    // A third-party kind comes from the module the document names; it must give the kind the document says.
+    const module = o.module === undefined ? "" : c.string(o, "module", "spec", { max: 1000 });
+    let moduleProblem = false;
+    if (module !== "") {
+      const loaded = options.kinds.load?.(module) ?? { ok: false as const, message: "connector modules are not allowed here" };
+      if (!loaded.ok) {
+        c.issue("spec.module", loaded.message);
+        moduleProblem = true;
+      } else if (kind !== "" && loaded.kind !== kind) {
+        c.issue("spec.kind", `module '${module}' gives connector kind '${loaded.kind}', not '${kind}'`);
+        moduleProblem = true;
+      }
+    }
+    const factory = kind === "" || moduleProblem ? undefined : options.kinds.get(kind);
+    if (kind !== "" && factory === undefined && !moduleProblem)
+      c.issue(
+        "spec.kind",
+        `unknown connector kind '${kind}' (known: ${options.kinds.names().join(", ")}; or name a module in spec.module)`,
+      );
     let validated: unknown;
     let valid = false;
     if (factory !== undefined) {
@@ -354,6 +384,7 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
       agency: id.agency,
       name: id.local,
       kind,
+      module: module === "" ? undefined : module,
       options: validated,
       breaker,
       connection: `${e.name}@${digest.slice(0, 16)}`,
@@ -388,12 +419,16 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
     const issues: Array<{ path: string; message: string }> = [];
     const params = o.params === undefined ? undefined : compiler.params(o.params, "spec.params", issues);
     if (o.params === undefined) c.issue("spec.params", "is required (a JSON Schema of type object)");
-    if (o.result !== undefined) compiler.result(o.result, "spec.result", issues);
+    const result = o.result === undefined ? undefined : compiler.result(o.result, "spec.result", issues);
     for (const issue of issues) c.issue(issue.path, issue.message);
     const timeoutMs = c.number(o, "timeoutMs", "spec", DEFAULT_TIMEOUT_MS, 1, 600_000);
-    const objectives = o.objectives === undefined ? {} : (c.object(o.objectives, "spec.objectives", ["latencyMs", "successRate"]) ?? {});
+    const objectives =
+      o.objectives === undefined ? {} : (c.object(o.objectives, "spec.objectives", ["latencyMs", "latencyP95Ms", "successRate"]) ?? {});
     const latencyObjectiveMs = c.number(objectives, "latencyMs", "spec.objectives", DEFAULT_LATENCY_OBJECTIVE_MS, 1, 600_000);
     if (latencyObjectiveMs > timeoutMs) c.issue("spec.objectives.latencyMs", "must not exceed timeoutMs");
+    // Optional: a 95th-percentile target besides the 99th's; unset, only the p99 objective is judged.
+    const latencyP95ObjectiveMs =
+      objectives.latencyP95Ms === undefined ? undefined : c.number(objectives, "latencyP95Ms", "spec.objectives", 0, 1, latencyObjectiveMs);
     const successRateObjective = c.number(objectives, "successRate", "spec.objectives", DEFAULT_SUCCESS_RATE_OBJECTIVE, 0, 1, false);
     const cache = o.cache === undefined ? {} : (c.object(o.cache, "spec.cache", ["allowed", "ttlSeconds"]) ?? {});
     const cacheAllowed = c.boolean(cache, "allowed", "spec.cache", false);
@@ -410,9 +445,11 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
             description: c.text(o, "description", "spec", false),
             paramsSchema: o.params as JsonObject,
             resultSchema: o.result as JsonObject | undefined,
+            result,
             params,
             timeoutMs,
             latencyObjectiveMs,
+            latencyP95ObjectiveMs,
             successRateObjective,
             consent: c.oneOf(o, "consent", "spec", CONSENT_TIERS, "agency"),
             classification: c.oneOf(o, "classification", "spec", CLASSIFICATIONS, "confidential"),
@@ -531,6 +568,8 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
     endpoints,
     bindings,
     credentialByKeySha256: (hash) => credentialsByHash.get(hash),
+    credentialByCertificate: (subject, sha256Hex) =>
+      credentialsByFingerprint.get(sha256Hex.toLowerCase()) ?? credentialsBySubject.get(subject),
     grant: (requester, subUnit, inquiryType) =>
       (subUnit === undefined ? undefined : grants.get(grantKey(requester, subUnit, inquiryType))) ??
       grants.get(grantKey(requester, undefined, inquiryType)),

@@ -3,11 +3,10 @@
 // are described in registry/documents.ts and docs/registry.md.
 //
 // Some fields are carried here before anything enforces them, so that documents written today keep their
-// meaning: consent tiers, data classification, legal basis, caching, audit policy, quotas, certificate
-// credentials, and the weights and priorities of a binding's endpoints (the router uses the first
-// available endpoint by priority). docs/registry.md says which are enforced.
+// meaning: consent tiers, data classification, legal basis, caching, audit policy, quotas and certificate
+// credentials. docs/registry.md says which are enforced.
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { ParamsValidator } from "./params.ts";
+import type { ParamsValidator, ResultValidator } from "./params.ts";
 
 export interface LocalizedText {
   readonly fa: string;
@@ -70,6 +69,8 @@ export interface Endpoint {
   readonly agency: string;
   readonly name: string;
   readonly kind: string;
+  /** The npm package or module path of a third-party kind, as the document names it. */
+  readonly module: string | undefined;
   /** Options validated by the kind's factory; opaque to everything else. */
   readonly options: unknown;
   readonly breaker: BreakerSettings;
@@ -94,11 +95,15 @@ export interface InquiryType {
   readonly paramsSchema: JsonObject;
   /** The result's JSON Schema as written (undefined when none is declared). */
   readonly resultSchema: JsonObject | undefined;
+  /** The compiled result schema (undefined when none is declared): answers are checked against it. */
+  readonly result: ResultValidator | undefined;
   /** The compiled params schema: validates, normalises identifiers and finds subjects. */
   readonly params: ParamsValidator;
   readonly timeoutMs: number;
   /** Latency objective (p99 target) the inquiry type is measured against. */
   readonly latencyObjectiveMs: number;
+  /** Optional 95th-percentile latency target (at most the p99 one); undefined when not set. */
+  readonly latencyP95ObjectiveMs: number | undefined;
   /** Share of inquiries that should be answered without a gateway or agency fault, 0–1. */
   readonly successRateObjective: number;
   readonly consent: ConsentTier;
@@ -113,7 +118,7 @@ export interface Route {
   readonly endpoint: Endpoint;
   /** Validated by the endpoint kind's factory; opaque to everything else. */
   readonly operation: unknown;
-  /** Lower first: the router tries endpoints in priority order. */
+  /** Lower first: endpoints of the best priority take traffic; the others are for failover. */
   readonly priority: number;
   /** Share of traffic among endpoints of equal priority. */
   readonly weight: number;
@@ -146,6 +151,11 @@ export interface RegistrySnapshot {
   /** By inquiry type id. A registered inquiry type without a binding is not online yet. */
   readonly bindings: ReadonlyMap<string, Binding>;
   credentialByKeySha256(sha256Hex: string): Credential | undefined;
+  /**
+   * The credential registered for a client certificate: by its SHA-256 fingerprint (lowercase hex, no
+   * colons), else by its subject (RFC 2253, e.g. `CN=demo-bank,O=Estelam Dev`).
+   */
+  credentialByCertificate(subject: string, sha256Hex: string): Credential | undefined;
   /** The grant that lets a credential's agency (or its sub-unit) ask an inquiry type. */
   grant(requester: string, subUnit: string | undefined, inquiryType: string): Grant | undefined;
   /** Every grant an agency's credential may use, the sub-unit's before the agency's; one per inquiry type. */
@@ -176,6 +186,8 @@ export interface EndpointKind {
 export interface EndpointKinds {
   get(kind: string): EndpointKind | undefined;
   names(): readonly string[];
+  /** Loads a third-party kind named by an Endpoint's `spec.module`; absent when modules are not allowed. */
+  load?(module: string): { readonly ok: true; readonly kind: string } | { readonly ok: false; readonly message: string };
 }
 
 /** A problem in a set of registry documents: which document (and where it came from), where in it, what. */

@@ -68,17 +68,32 @@ export function compareDocuments(a: JsonObject, b: JsonObject): number {
 
 const EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
-/** JSON values only: YAML can say things JSON cannot (non-finite numbers, binary, dates). */
-function asJson(value: unknown, path: string, problems: string[]): JsonValue {
+/** Nesting deeper than any registry document needs; deeper input is refused rather than recursed into. */
+const MAX_DEPTH = 64;
+
+/**
+ * JSON values only: YAML can say things JSON cannot (non-finite numbers, binary, dates, and an alias that
+ * refers to its own ancestor, which would make an endless structure).
+ */
+function asJson(value: unknown, path: string, problems: string[], ancestors: unknown[] = []): JsonValue {
   if (value === null || typeof value === "string" || typeof value === "boolean") return value;
   if (typeof value === "number") {
     if (!Number.isFinite(value)) problems.push(`${path}: is not a finite number`);
     return Number.isFinite(value) ? value : null;
   }
-  if (Array.isArray(value)) return value.map((v, i) => asJson(v, `${path}[${i}]`, problems));
+  if (typeof value === "object" && ancestors.includes(value)) {
+    problems.push(`${path || "document"}: refers to itself (a recursive YAML alias)`);
+    return null;
+  }
+  if (ancestors.length >= MAX_DEPTH && typeof value === "object") {
+    problems.push(`${path || "document"}: is nested more than ${MAX_DEPTH} levels deep`);
+    return null;
+  }
+  const inner = [...ancestors, value];
+  if (Array.isArray(value)) return value.map((v, i) => asJson(v, `${path}[${i}]`, problems, inner));
   if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
     const out: JsonObject = {};
-    for (const [k, v] of Object.entries(value)) out[k] = asJson(v, path === "" ? k : `${path}.${k}`, problems);
+    for (const [k, v] of Object.entries(value)) out[k] = asJson(v, path === "" ? k : `${path}.${k}`, problems, inner);
     return out;
   }
   problems.push(`${path || "document"}: holds a value JSON cannot represent`);

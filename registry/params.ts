@@ -141,11 +141,14 @@ export interface SchemaIssue {
   readonly message: string;
 }
 
+/** Checks an agency's result against the inquiry type's schema: what is wrong with it, or undefined. */
+export type ResultValidator = (result: JsonObject) => string | undefined;
+
 export interface SchemaCompiler {
   /** Compiles an inquiry type's params schema. Returns undefined and reports issues when it does not compile. */
   params(schema: unknown, path: string, issues: SchemaIssue[]): ParamsValidator | undefined;
-  /** Checks that a result schema compiles (answers are not validated against it yet). */
-  result(schema: unknown, path: string, issues: SchemaIssue[]): void;
+  /** Compiles an inquiry type's result schema, against which every agency answer is checked before it goes anywhere. */
+  result(schema: unknown, path: string, issues: SchemaIssue[]): ResultValidator | undefined;
 }
 
 /** A compiler for one revision: validators it makes live as long as the revision's snapshot. */
@@ -177,6 +180,14 @@ export function createSchemaCompiler(): SchemaCompiler {
       return true;
     },
   });
+
+  const resultAjv = new Ajv2020({ allErrors: false, strict: true, coerceTypes: false, validateFormats: true });
+  addFormats(resultAjv);
+  for (const kind of Object.keys(IDENTIFIER_KINDS) as IdentifierKind[]) {
+    const parse = IDENTIFIER_KINDS[kind];
+    resultAjv.addFormat(kind, { type: "string", validate: (value: string) => parse(value).ok });
+  }
+  resultAjv.addKeyword({ keyword: SUBJECT_KEYWORD, schemaType: "boolean" });
 
   const compile = (schema: unknown, path: string, issues: SchemaIssue[]): ValidateFunction | undefined => {
     if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
@@ -253,7 +264,16 @@ export function createSchemaCompiler(): SchemaCompiler {
       };
     },
     result(schema, path, issues) {
-      compile(schema, path, issues);
+      const validate = compile(schema, path, issues);
+      if (validate === undefined) return undefined;
+      // The same schema, compiled again without coercion or normalising: an answer is checked, never changed.
+      const check = resultAjv.compile(structuredClone(schema) as Record<string, unknown>);
+      return (result) => {
+        if (check(result)) return undefined;
+        const first = check.errors?.[0];
+        const at = first === undefined ? "" : pointerToPath(first.instancePath);
+        return `does not match the inquiry type's result schema: ${at === "" ? "the result" : at} ${first?.message ?? "is not valid"}`;
+      };
     },
   };
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use, when they are missing: promtool (package prometheus) checks
-# /metrics; Python's grpcio and protobuf play a client the project did not write. Needs root and apt-get;
+# /metrics and the alerting rules; Python's grpcio and protobuf play a client the project did not write;
+# chromium is the real browser the status page is tested in (driven by playwright-core, never downloaded). Needs root and apt-get;
 # otherwise it names the packages to install and fails.
 set -euo pipefail
 packages=()
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+[ -x /usr/bin/chromium ] || packages+=(chromium)
 /usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1 || packages+=(python3-grpcio python3-protobuf)
 [ "${#packages[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -201,7 +201,7 @@ format_storage() {
   fi
   # -g (--ignore-formatted): a log dir formatted by an earlier start is kept as it is.
   java -Xmx128m -cp "$libs/*" -Dlog4j.configuration="file:$log4j_config" kafka.tools.StorageTool \
-    format -t "$cluster_id" -c "$config" -g >"$format_log" 2>&1 \
+    format --cluster-id="$cluster_id" -c "$config" -g >"$format_log" 2>&1 \
     || { tail -n 30 "$format_log" >&2; die "formatting the log dir failed"; }
 }
 

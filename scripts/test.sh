@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test (type check, unit and integration tests against real servers and a real Kafka broker),
 # installing first whatever is missing: Node, npm packages, the Debian packages the tests use (promtool,
-# Python's grpcio) and the Kafka broker jars from Maven Central.
+# chromium, Python's grpcio) and the Kafka broker jars from Maven Central.
 # The tests use KAFKA_BROKERS when set, else a Docker engine if one answers, else start the broker from
 # scripts/kafka.sh themselves (and stop it afterwards). With CI=true, a missing Kafka fails the run.
 set -euo pipefail

@@ -1,35 +1,40 @@
 // `estelam audit`: read the audit trail where it is kept. `tail` prints the latest evidence records as JSON,
-// one per line, from the Kafka topic or the local audit file, and with --follow keeps printing new ones.
+// one per line, from the Kafka topic or the local audit journal, and with --follow keeps printing new ones;
+// `verify`, `show`, `report` and `index` live in their own files.
 import { randomBytes } from "node:crypto";
-import { open, stat } from "node:fs/promises";
-import { resolve } from "node:path";
-import { fromBinary, fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { fromBinary, toJsonString } from "@bufbuild/protobuf";
 import "../../observability/audit/kafkajs-idle-timer.ts";
 import kafkajs from "kafkajs";
 import { type AuditEvent, AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { listSegments, parseRecords } from "../../observability/audit/journal-format.ts";
 import { EXIT_FAILURE, EXIT_OK, io, parse, UsageError, wholeNumber } from "../args.ts";
+import { DEFAULT_JOURNAL, DEFAULT_TOPIC, journalDir } from "../audit-location.ts";
+import { runAuditIndex, runAuditReport, runAuditShow } from "./audit-report.ts";
+import { AUDIT_VERIFY_USAGE, runAuditVerify } from "./audit-verify.ts";
 
-const DEFAULT_TOPIC = "estelam.audit.v1";
-const DEFAULT_FILE = "var/audit/audit-events.jsonl";
-/** Where the gateway resolves its default paths from (gateway/config.ts does the same). */
-const PROJECT_ROOT = resolve(import.meta.dirname, "../..");
 const DEFAULT_COUNT = 10;
 const FOLLOW_POLL_MS = 250;
 
-export const AUDIT_USAGE = `usage: estelam audit tail [-n <count>] [--follow] [--brokers <host:port,...> --topic <name> | --file <path>]
+export const AUDIT_USAGE = `usage: estelam audit tail [-n <count>] [--follow] [--brokers <host:port,...> --topic <name> | --journal <dir>]
+       estelam audit verify (--journal <dir> | --brokers <host:port,...> --topic <name>) [options]
+       estelam audit show <tracking-code> | report <national-code> | index [options]
 
-Prints the latest audit events (the evidence record of each inquiry) as JSON, one per line, oldest first:
-from the Kafka topic when brokers are given (--brokers, else $KAFKA_BROKERS), otherwise from the local audit
-file. Subject identifiers appear only as keyed digests, as they are stored.
+tail prints the latest audit events (the evidence record of each inquiry) as JSON, one per line, oldest
+first: from the Kafka topic when brokers are given (--brokers, else $KAFKA_BROKERS), otherwise from the local
+audit journal. Subject identifiers appear only as keyed digests, as they are stored.
+verify checks the trail's hash chain and reports the first break; show finds an inquiry by tracking code;
+report lists every inquiry about one person; index fills the audit index (estelam audit <subcommand> --help).
 
   -n, --count <n>              how many of the latest events to print first (default ${DEFAULT_COUNT}; 0 for none)
   -f, --follow                 keep printing new events as they are recorded, until Ctrl-C
       --brokers <list>         Kafka bootstrap brokers (default: $KAFKA_BROKERS)
       --topic <name>           audit topic (default: $ESTELAM_AUDIT_TOPIC, else ${DEFAULT_TOPIC})
-      --file <path>            the local audit file (default: $ESTELAM_AUDIT_FILE, else ${DEFAULT_FILE})
+      --journal <dir>          the local audit journal (default: $ESTELAM_AUDIT_JOURNAL_DIR, else $ESTELAM_DATA_DIR/audit, else ${DEFAULT_JOURNAL})
   -h, --help                   show this text
 
-The settings are the gateway's own (KAFKA_BROKERS, ESTELAM_AUDIT_TOPIC, ESTELAM_AUDIT_FILE), so the same
+The settings are the gateway's own (KAFKA_BROKERS, ESTELAM_AUDIT_TOPIC, ESTELAM_AUDIT_JOURNAL_DIR), so the same
 environment that runs the gateway reads its trail.
 
 Exit status: 0 ok, 1 the trail cannot be read, 2 usage error.
@@ -57,44 +62,46 @@ function interrupted(): { promise: Promise<void>; dispose(): void } {
   return { promise, dispose: () => process.off("SIGINT", onSigint) };
 }
 
-async function tailFile(path: string, count: number, follow: boolean): Promise<number> {
-  let text: string;
-  let size: number;
-  try {
-    const handle = await open(path, "r");
-    try {
-      const buffer = await handle.readFile();
-      size = buffer.length;
-      text = buffer.toString("utf8");
-    } finally {
-      await handle.close();
+/** Every record of the journal in `dir`, oldest first, decoded; damaged ones are reported on stderr. */
+async function readJournalEvents(
+  dir: string,
+  from?: { segment: string; offset: number },
+): Promise<{
+  events: AuditEvent[];
+  end: { segment: string; offset: number };
+}> {
+  const events: AuditEvent[] = [];
+  let end = from ?? { segment: "", offset: 0 };
+  for (const segment of await listSegments(dir)) {
+    if (segment.name < end.segment) continue;
+    const start = segment.name === end.segment ? end.offset : 0;
+    const content = (await readFile(join(dir, segment.name))).subarray(start);
+    const parsed = parseRecords(content, start);
+    for (const record of parsed.records) {
+      try {
+        events.push(fromBinary(AuditEventSchema, record.payload));
+      } catch {
+        io.err(`estelam audit tail: ${segment.name}@${record.offset}: not an audit event\n`);
+      }
     }
+    // A record still being written is read on the next round.
+    end = { segment: segment.name, offset: start + parsed.validBytes };
+  }
+  return { events, end };
+}
+
+async function tailJournal(dir: string, count: number, follow: boolean): Promise<number> {
+  let read: Awaited<ReturnType<typeof readJournalEvents>>;
+  try {
+    await stat(dir);
+    read = await readJournalEvents(dir);
   } catch (error) {
     io.err(
-      `estelam audit tail: the audit file ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`,
+      `estelam audit tail: the audit journal ${dir} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`,
     );
     return EXIT_FAILURE;
   }
-  // A line still being written has no newline yet: it is read on the next round.
-  const complete = text.lastIndexOf("\n") + 1;
-  let offset = Buffer.byteLength(text.slice(0, complete));
-  const lines = text
-    .slice(0, complete)
-    .split("\n")
-    .filter((l) => l !== "");
-  const decode = (line: string, at: string): AuditEvent | undefined => {
-    try {
-      return fromJsonString(AuditEventSchema, line);
-    } catch {
-      io.err(`estelam audit tail: ${at}: not an audit event\n`);
-      return undefined;
-    }
-  };
-  const first = count === 0 ? [] : lines.slice(-count);
-  first.forEach((line, i) => {
-    const event = decode(line, `line ${lines.length - first.length + i + 1}`);
-    if (event !== undefined) printEvent(event);
-  });
+  if (count > 0) for (const event of read.events.slice(-count)) printEvent(event);
   if (!follow) return EXIT_OK;
 
   const stop = interrupted();
@@ -102,33 +109,15 @@ async function tailFile(path: string, count: number, follow: boolean): Promise<n
   void stop.promise.then(() => {
     stopped = true;
   });
-  let pending = Buffer.alloc(0);
+  let end = read.end;
   try {
     while (!stopped) {
       await Promise.race([new Promise((r) => setTimeout(r, FOLLOW_POLL_MS)), stop.promise]);
       if (stopped) break;
-      const now = (await stat(path).catch(() => undefined))?.size ?? size;
-      if (now < offset) offset = 0; // the file was replaced: read the new one from the start
-      if (now === offset) continue;
-      const handle = await open(path, "r");
-      try {
-        const chunk = Buffer.alloc(now - offset);
-        const { bytesRead } = await handle.read(chunk, 0, chunk.length, offset);
-        offset += bytesRead;
-        pending = Buffer.concat([pending, chunk.subarray(0, bytesRead)]);
-      } finally {
-        await handle.close();
-      }
-      let newline = pending.indexOf(0x0a);
-      while (newline >= 0) {
-        const line = pending.subarray(0, newline).toString("utf8");
-        pending = pending.subarray(newline + 1);
-        if (line !== "") {
-          const event = decode(line, "a new line");
-          if (event !== undefined) printEvent(event);
-        }
-        newline = pending.indexOf(0x0a);
-      }
+      const next = await readJournalEvents(dir, end).catch(() => undefined);
+      if (next === undefined) continue;
+      for (const event of next.events) printEvent(event);
+      end = next.end;
     }
   } finally {
     stop.dispose();
@@ -213,7 +202,22 @@ async function tailKafka(brokers: string[], topic: string, count: number, follow
   }
 }
 
+const SUBCOMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<number>>> = {
+  show: runAuditShow,
+  report: runAuditReport,
+  index: runAuditIndex,
+};
+
 export async function runAudit(args: readonly string[]): Promise<number> {
+  const other = SUBCOMMANDS[args[0] ?? ""];
+  if (other !== undefined) return other(args.slice(1));
+  if (args[0] === "verify") {
+    if (args.includes("--help") || args.includes("-h")) {
+      io.out(AUDIT_VERIFY_USAGE);
+      return EXIT_OK;
+    }
+    return runAuditVerify(args.slice(1));
+  }
   const { values, positionals } = parse(
     args,
     {
@@ -221,7 +225,7 @@ export async function runAudit(args: readonly string[]): Promise<number> {
       follow: { type: "boolean", short: "f" },
       brokers: { type: "string" },
       topic: { type: "string" },
-      file: { type: "string" },
+      journal: { type: "string" },
     },
     AUDIT_USAGE,
   );
@@ -231,14 +235,19 @@ export async function runAudit(args: readonly string[]): Promise<number> {
   }
   const [sub, ...rest] = positionals;
   if (sub !== "tail")
-    throw new UsageError(sub === undefined ? "missing subcommand (tail)" : `unknown subcommand '${sub}' (known: tail)`, AUDIT_USAGE);
+    throw new UsageError(
+      sub === undefined
+        ? "missing subcommand (tail, verify, show, report, index)"
+        : `unknown subcommand '${sub}' (known: tail, verify, show, report, index)`,
+      AUDIT_USAGE,
+    );
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, AUDIT_USAGE);
   const count = wholeNumber(values.count, "--count", 0, 100_000, DEFAULT_COUNT, AUDIT_USAGE);
   const follow = values.follow === true;
-  if (values.file !== undefined && (values.brokers !== undefined || values.topic !== undefined)) {
-    throw new UsageError("--file reads the local audit file; --brokers and --topic read Kafka: give one or the other", AUDIT_USAGE);
+  if (values.journal !== undefined && (values.brokers !== undefined || values.topic !== undefined)) {
+    throw new UsageError("--journal reads the local audit journal; --brokers and --topic read Kafka: give one or the other", AUDIT_USAGE);
   }
-  const brokers = (values.file === undefined ? (values.brokers ?? process.env.KAFKA_BROKERS ?? "") : "")
+  const brokers = (values.journal === undefined ? (values.brokers ?? process.env.KAFKA_BROKERS ?? "") : "")
     .split(",")
     .map((b) => b.trim())
     .filter((b) => b !== "");
@@ -247,7 +256,5 @@ export async function runAudit(args: readonly string[]): Promise<number> {
     return tailKafka(brokers, topic, count, follow);
   }
   if (values.topic !== undefined) throw new UsageError("--topic needs Kafka brokers (--brokers or $KAFKA_BROKERS)", AUDIT_USAGE);
-  const given = values.file ?? process.env.ESTELAM_AUDIT_FILE?.trim();
-  const file = given ? resolve(given) : resolve(PROJECT_ROOT, DEFAULT_FILE);
-  return tailFile(file, count, follow);
+  return tailJournal(journalDir(values.journal), count, follow);
 }

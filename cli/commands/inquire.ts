@@ -34,6 +34,8 @@ ${CONNECTION_OPTIONS}
       --json                   print the response, or the error, as JSON on stdout
   -h, --help                   show this text
 
+With \`--batch <file.csv>\`, asks one inquiry per row of a CSV file (\`estelam inquire <inquiry-type> --batch <file.csv> --help\` lists its options).
+
 Errors are printed as \`<gRPC code> <REASON> (origin: ...; agency: ...): <message>\` followed by each field
 violation.
 
@@ -43,6 +45,10 @@ Exit status: 0 answered (any answer, NOT_FOUND and REJECTED included), 1 error, 
 `;
 
 export async function runInquire(args: readonly string[]): Promise<number> {
+  if (args.some((a) => a === "--batch" || a.startsWith("--batch="))) {
+    const { runInquireBatch } = await import("./inquire-batch.ts");
+    return runInquireBatch(args);
+  }
   const { values, positionals } = parse(
     args,
     {

@@ -1,58 +1,93 @@
-// The `http-json` connector: POSTs the validated params as a JSON object to the agency's path and reads a
-// JSON object back. 2xx is an answer; the operation's not-found / rejected statuses are business answers;
-// 5xx, connection failures and unreadable answers are faults (they count against the endpoint's breaker).
+// The `http-json` connector: builds the agency's request from the operation's templates (method, path,
+// query, headers, body), authenticates as the endpoint says (bearer, basic, API-key header, client
+// certificate), and reads a JSON answer under the endpoint's limits. 2xx is an answer (or the business
+// outcome its code states); 404 is "not found"; other 4xx a business rejection; 5xx, 408, 429, connection
+// and TLS failures are agency faults that count against the endpoint's breaker, as are answers that are
+// not JSON, too large, too deep, too wide, or redirects (never followed).
 import type { JsonObject } from "@bufbuild/protobuf";
-import { Pool } from "undici";
 import { EstelamError } from "../../core/errors.ts";
+import { AnswerLimitError, createJsonGuard } from "../answer-limits.ts";
 import type { Connector, ConnectorAnswer, ConnectorRequest, ConnectorTarget } from "../connector.ts";
 import { abortError } from "../deadline.ts";
+import { type Body, createPool, discard, readGuarded } from "../http-common.ts";
+import { fillString, fillValue, isJsonObject, mapFields, messageFrom, pick, readOutcome } from "../mapping.ts";
+import { connectionFailure } from "../network-errors.ts";
 import type { HttpJsonEndpointOptions, HttpJsonOperation } from "./options.ts";
 
-const MAX_MESSAGE_CHARS = 500;
-
-function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** The agency's own explanation from an error body, if it gave one as `{"message": "..."}`. */
-function messageOf(body: unknown, fallback: string): string {
-  const message = isJsonObject(body) ? body.message : undefined;
-  return typeof message === "string" && message.length > 0 ? message.slice(0, MAX_MESSAGE_CHARS) : fallback;
-}
+const UNPARSEABLE = Symbol("unparseable");
+/** Error answers are read only this far for the agency's message. */
+const MAX_ERROR_BODY = 64 * 1024;
 
 export function createHttpJsonConnector(options: HttpJsonEndpointOptions, target: ConnectorTarget): Connector<HttpJsonOperation> {
   const endpoint = `${target.agency}/${target.endpoint}`;
+  const agency = target.agency;
   const prefix = options.baseUrl.pathname.replace(/\/$/, "");
-  const pool = new Pool(options.baseUrl.origin, {
-    connections: options.connections,
-    pipelining: options.pipelining,
-    connect: { timeout: options.connectTimeoutMs },
-    keepAliveTimeout: options.keepAliveTimeoutMs,
-    // Deadlines come from the per-call abort signal, not from undici's own (much longer) timers.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  });
-  const staticHeaders = { "content-type": "application/json", accept: "application/json", ...options.headers };
+  const pool = createPool(options.baseUrl.origin, options);
+  const authHeaders: Record<string, string> = {};
+  const { auth } = options;
+  if (auth.kind === "bearer") authHeaders.authorization = `Bearer ${auth.token}`;
+  else if (auth.kind === "basic")
+    authHeaders.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`, "utf8").toString("base64")}`;
+  else if (auth.kind === "api-key") authHeaders[auth.header] = auth.value;
+  const staticHeaders = { accept: "application/json", ...options.headers, ...authHeaders };
 
-  async function readBody(body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown }): Promise<unknown> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > options.maxResponseBytes) {
-        body.destroy();
-        throw new EstelamError("AGENCY_BAD_RESPONSE", `agency '${target.agency}' answered more than ${options.maxResponseBytes} bytes`, {
-          agency: target.agency,
-        });
-      }
-      chunks.push(chunk);
-    }
-    if (size === 0) return undefined;
+  const bad = (message: string): EstelamError => new EstelamError("AGENCY_BAD_RESPONSE", `agency '${agency}' ${message}`, { agency });
+
+  async function readJson(body: Body, maxBytes: number): Promise<unknown> {
+    let bytes: Buffer;
     try {
-      return JSON.parse(Buffer.concat(chunks, size).toString("utf8"));
-    } catch {
-      return Symbol.for("estelam.unparseable");
+      bytes = await readGuarded(body, createJsonGuard({ ...options.limits, maxBytes }));
+    } catch (error) {
+      if (error instanceof AnswerLimitError) throw bad(error.message);
+      throw error;
     }
+    if (bytes.length === 0) return undefined;
+    try {
+      return JSON.parse(bytes.toString("utf8"));
+    } catch {
+      return UNPARSEABLE;
+    }
+  }
+
+  function buildRequest(request: ConnectorRequest, operation: HttpJsonOperation) {
+    const path = fillString(operation.path, request.params, encodeURIComponent);
+    if (path === undefined)
+      throw new EstelamError("INTERNAL", `the binding's path '${operation.path}' names a parameter the inquiry lacks`);
+    const query = new URLSearchParams();
+    for (const [name, template] of Object.entries(operation.query)) {
+      const value = fillString(template, request.params);
+      if (value !== undefined) query.append(name, value);
+    }
+    const headers: Record<string, string> = {
+      ...staticHeaders,
+      "x-estelam-inquiry-id": request.inquiryId,
+      "x-estelam-inquiry-type": request.inquiryType,
+      "x-estelam-requester": request.requester,
+      "x-estelam-purpose": request.purpose,
+      "x-estelam-timeout-ms": String(Math.max(0, request.deadline - Date.now())),
+    };
+    for (const [name, template] of Object.entries(operation.headers)) {
+      const value = fillString(template, request.params);
+      if (value !== undefined) headers[name] = value;
+    }
+    const hasBody = operation.method !== "GET" && operation.method !== "DELETE";
+    let body: string | undefined;
+    if (hasBody) {
+      body = JSON.stringify(operation.body === undefined ? request.params : (fillValue(operation.body, request.params) ?? {}));
+      headers["content-type"] = "application/json";
+    }
+    const search = query.toString();
+    return { path: prefix + path + (search === "" ? "" : `?${search}`), method: operation.method, headers, body };
+  }
+
+  function found(answer: unknown, operation: HttpJsonOperation, statusCode: number): ConnectorAnswer {
+    const result = pick(answer, operation.result);
+    if (!isJsonObject(result)) {
+      const where = operation.result === "" ? "" : ` at '${operation.result}'`;
+      throw bad(`answered HTTP ${statusCode} without a JSON object${where}`);
+    }
+    const mapped: JsonObject = Object.keys(operation.fields).length === 0 ? result : mapFields(result, operation.fields);
+    return { answer: "found", result: mapped };
   }
 
   return {
@@ -62,50 +97,61 @@ export function createHttpJsonConnector(options: HttpJsonEndpointOptions, target
       let statusCode: number;
       let body: unknown;
       try {
-        const response = await pool.request({
-          path: prefix + operation.path,
-          method: operation.method,
-          headers: {
-            ...staticHeaders,
-            "x-estelam-inquiry-id": request.inquiryId,
-            "x-estelam-inquiry-type": request.inquiryType,
-            "x-estelam-requester": request.requester,
-            "x-estelam-purpose": request.purpose,
-            "x-estelam-timeout-ms": String(Math.max(0, request.deadline - Date.now())),
-          },
-          body: JSON.stringify(request.params),
-          signal: request.signal,
-        });
+        const response = await pool.request({ ...buildRequest(request, operation), signal: request.signal });
         statusCode = response.statusCode;
-        body = await readBody(response.body);
+        const ok = statusCode >= 200 && statusCode < 300;
+        if (ok) {
+          const type = String(response.headers["content-type"] ?? "");
+          if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(type)) {
+            discard(response.body);
+            throw bad(`answered HTTP ${statusCode} with content type '${type.slice(0, 100) || "none"}', not JSON`);
+          }
+        } else if (statusCode >= 300 && statusCode < 400) {
+          discard(response.body);
+          throw bad(`answered a redirect (HTTP ${statusCode}), which the gateway does not follow`);
+        }
+        body = await readJson(response.body, ok ? options.limits.maxBytes : Math.min(MAX_ERROR_BODY, options.limits.maxBytes)).catch(
+          (error: unknown) => {
+            // An error answer too large to read for its message is still the error its status says.
+            if (!ok && error instanceof EstelamError && error.reason === "AGENCY_BAD_RESPONSE") return undefined;
+            throw error;
+          },
+        );
       } catch (error) {
-        if (request.signal.aborted) throw abortError(request.signal, target.agency);
+        if (request.signal.aborted) throw abortError(request.signal, agency);
         if (error instanceof EstelamError) throw error;
-        const code = (error as { code?: unknown }).code;
-        const detail = typeof code === "string" ? code : (error as Error).message;
-        throw new EstelamError("AGENCY_UNAVAILABLE", `agency '${target.agency}' is unreachable (${detail})`, {
-          agency: target.agency,
-          cause: error,
-        });
+        throw connectionFailure(error, agency);
       }
 
       if (statusCode >= 200 && statusCode < 300) {
-        if (!isJsonObject(body)) {
-          throw new EstelamError("AGENCY_BAD_RESPONSE", `agency '${target.agency}' answered HTTP ${statusCode} without a JSON object`, {
-            agency: target.agency,
-          });
+        if (body === UNPARSEABLE) throw bad(`answered HTTP ${statusCode} with invalid JSON`);
+        if (operation.outcome !== undefined) {
+          const { outcome, code, message } = readOutcome(operation.outcome, body);
+          if (outcome === "not_found") return { answer: "not_found", message: message ?? "no record found" };
+          if (outcome === "rejected") return { answer: "rejected", message: message ?? "the agency declined the inquiry" };
+          if (outcome === "unknown") throw bad(`answered an unknown outcome code '${String(code).slice(0, 40)}'`);
         }
-        return { answer: "found", result: body };
+        return found(body, operation, statusCode);
       }
-      if (operation.notFoundStatuses.has(statusCode)) return { answer: "not_found", message: messageOf(body, "no record found") };
-      if (operation.rejectedStatuses.has(statusCode))
-        return { answer: "rejected", message: messageOf(body, "the agency declined the inquiry") };
+      const messageBody = body === UNPARSEABLE ? undefined : body;
+      if (operation.notFoundStatuses.has(statusCode))
+        return { answer: "not_found", message: messageFrom(messageBody, operation.messagePaths, "no record found") };
       if (statusCode >= 500 || statusCode === 429 || statusCode === 408) {
-        throw new EstelamError("AGENCY_UNAVAILABLE", `agency '${target.agency}' answered HTTP ${statusCode}`, { agency: target.agency });
+        throw new EstelamError("AGENCY_UNAVAILABLE", `agency '${agency}' answered HTTP ${statusCode}`, { agency });
       }
-      throw new EstelamError("AGENCY_BAD_RESPONSE", `agency '${target.agency}' refused the request with HTTP ${statusCode}`, {
-        agency: target.agency,
-      });
+      const rejected =
+        operation.rejectedStatuses === "other-4xx"
+          ? statusCode >= 400 && statusCode < 500 && statusCode !== 401 && statusCode !== 407
+          : operation.rejectedStatuses.has(statusCode);
+      if (rejected)
+        return { answer: "rejected", message: messageFrom(messageBody, operation.messagePaths, "the agency declined the inquiry") };
+      if (statusCode === 401 || statusCode === 407) throw bad(`refused the gateway's credentials (HTTP ${statusCode})`);
+      throw bad(`refused the request with HTTP ${statusCode}`);
+    },
+    async warm(signal: AbortSignal) {
+      // Opens one connection (TCP and TLS) so the first inquiry does not pay for it; any answer will do.
+      const response = await pool.request({ path: prefix.length === 0 ? "/" : prefix, method: "HEAD", signal });
+      await response.body.dump();
     },
     async close() {
       await pool.close();

@@ -28,6 +28,7 @@ import {
 } from "@grpc/grpc-js";
 import { EstelamError } from "../../core/errors.ts";
 import { type CallContext, cancelledError, deadlineError } from "./call-context.ts";
+import { peerIdentity } from "./peer-certificate.ts";
 import { toGrpcStatus } from "./status.ts";
 
 export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
@@ -127,7 +128,8 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function decode<D extends DescMessage>(schema: D, bytes: Uint8Array): MessageShape<D> {
+/** Decodes a request message; anything undecodable is INVALID_REQUEST, never another failure. */
+export function decode<D extends DescMessage>(schema: D, bytes: Uint8Array): MessageShape<D> {
   try {
     return fromBinary(schema, bytes);
   } catch (cause) {
@@ -140,7 +142,10 @@ function encode<D extends DescMessage>(schema: D, message: MessageInitShape<D>):
 }
 
 /** The parts of a grpc-js server call common to all four kinds. */
-type SurfaceCall = Pick<ServerUnaryCall<Uint8Array, Uint8Array>, "metadata" | "getPeer" | "getDeadline" | "sendMetadata"> & {
+type SurfaceCall = Pick<
+  ServerUnaryCall<Uint8Array, Uint8Array>,
+  "metadata" | "getPeer" | "getDeadline" | "sendMetadata" | "getAuthContext"
+> & {
   once(event: "cancelled", listener: () => void): unknown;
 };
 
@@ -190,8 +195,10 @@ function startCall(call: SurfaceCall, methodName: string, options: AdapterOption
     controller.abort(expired ? deadlineError() : cancelledError());
   });
 
+  const certificate = peerIdentity(call.getAuthContext().sslPeerCertificate);
   const context: CallContext = {
     method: methodName,
+    ...(certificate === undefined ? {} : { peerCertificate: certificate }),
     header(name) {
       const value = call.metadata.get(name)[0];
       return typeof value === "string" ? value : undefined;

@@ -1,6 +1,7 @@
 // What a handler knows about the call it serves. Deliberately free of grpc-js types: handlers and
 // connectors depend on this interface only, and gateway/grpc/adapter.ts fills it from the grpc-js call.
 import { EstelamError } from "../../core/errors.ts";
+import type { PeerIdentity } from "./peer-certificate.ts";
 
 export interface CallContext {
   /** Full method name, e.g. `estelam.inquiry.v1.InquiryService/Inquire`. */
@@ -9,6 +10,8 @@ export interface CallContext {
   header(name: string): string | undefined;
   /** Remote address, e.g. `127.0.0.1:53412`. */
   readonly peer: string;
+  /** The client certificate the TLS handshake verified (mutual TLS), when there is one. */
+  readonly peerCertificate?: PeerIdentity;
   /** The caller's deadline in epoch milliseconds, or undefined when the caller set none. */
   readonly deadline: number | undefined;
   /**
@@ -37,6 +40,7 @@ export interface CallContextOptions {
   /** Request metadata; keys are matched case-insensitively. */
   readonly headers?: Readonly<Record<string, string>>;
   readonly peer?: string;
+  readonly peerCertificate?: PeerIdentity;
   readonly deadline?: number;
   readonly signal?: AbortSignal;
 }
@@ -56,6 +60,7 @@ export function createCallContext(options: CallContextOptions): StandaloneCallCo
     method: options.method,
     header: (name) => (name.toLowerCase().endsWith("-bin") ? undefined : headers.get(name.toLowerCase())),
     peer: options.peer ?? "local",
+    ...(options.peerCertificate === undefined ? {} : { peerCertificate: options.peerCertificate }),
     deadline: options.deadline,
     signal: options.signal ?? new AbortController().signal,
     setHeader: (name, value) => void responseHeaders.set(name.toLowerCase(), value),

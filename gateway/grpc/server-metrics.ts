@@ -112,6 +112,28 @@ export function callMetricsInterceptor(observer: CallObserver): ServerIntercepto
   };
 }
 
+const HANDLER_TYPES: Readonly<Record<string, MethodLabels["grpc_type"]>> = {
+  unary: "unary",
+  clientStream: "client_stream",
+  serverStream: "server_stream",
+  bidi: "bidi_stream",
+};
+
+/**
+ * Counts a call refused before grpc-js built it (by the edge guard): `type` is grpc-js's handler type for the
+ * path, undefined when nobody serves it (then the fixed `unknown` labels).
+ */
+export function observeRefusedCall(observer: CallObserver, path: string, type: string | undefined, code: number): void {
+  const grpcType = type === undefined ? undefined : HANDLER_TYPES[type];
+  const slash = path.lastIndexOf("/");
+  const method: MethodLabels =
+    grpcType === undefined || slash <= 0
+      ? UNKNOWN_METHOD
+      : { grpc_service: path.slice(1, slash), grpc_method: path.slice(slash + 1), grpc_type: grpcType };
+  observer.started(method);
+  observer.handled(method, code, 0);
+}
+
 /**
  * Counts calls to methods the server does not serve (grpc-js answers them UNIMPLEMENTED without any
  * interceptor). Observes grpc-js's handler lookup; if a grpc-js release renames it, nothing breaks and the

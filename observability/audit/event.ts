@@ -4,15 +4,29 @@
 // search) while a leaked trail reveals no identifiers. Plain hashes would not do: a 10-digit national code
 // is guessed from its SHA-256 in seconds.
 
-import { createHash, createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+} from "node:crypto";
 import { create, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Origin } from "../../core/errors.ts";
 import { type AuditEvent, AuditEventSchema, FaultOrigin, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
 
+/** The audit key of demo mode (`npm start`): public, so never for real records. */
+export const DEMO_AUDIT_KEY = "estelam-demo-audit-key-do-not-use-in-production";
+
 export interface AuditKey {
   /** A KeyObject, made once: createHmac with a raw Buffer key costs several times more per digest. */
   readonly secret: KeyObject;
+  /** The AES-256-GCM key of encrypted payloads, derived from the secret. */
+  readonly payloadKey: Buffer;
   /** Short public id of the key (derived from it), recorded in each event so keys can rotate. */
   readonly id: string;
 }
@@ -20,7 +34,29 @@ export interface AuditKey {
 /** Derives the key id: the first 8 hex digits of SHA-256 over the secret, never the secret itself. */
 export function createAuditKey(secret: string | Buffer): AuditKey {
   const bytes = typeof secret === "string" ? Buffer.from(secret, "utf8") : secret;
-  return { secret: createSecretKey(bytes), id: createHash("sha256").update(bytes).digest("hex").slice(0, 8) };
+  return {
+    secret: createSecretKey(bytes),
+    payloadKey: Buffer.from(hkdfSync("sha256", bytes, new Uint8Array(), "estelam audit payload v1", 32)),
+    id: createHash("sha256").update(bytes).digest("hex").slice(0, 8),
+  };
+}
+
+/** Encrypts a record's payload (AES-256-GCM, the inquiry id as additional data). */
+export function encryptPayload(key: AuditKey, inquiryId: string, plain: string): { nonce: Uint8Array; ciphertext: Uint8Array } {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key.payloadKey, nonce);
+  cipher.setAAD(Buffer.from(inquiryId, "utf8"));
+  const ciphertext = Buffer.concat([cipher.update(plain, "utf8"), cipher.final(), cipher.getAuthTag()]);
+  return { nonce: new Uint8Array(nonce), ciphertext: new Uint8Array(ciphertext) };
+}
+
+/** Decrypts a record's payload; throws when the key is wrong or the payload was altered or moved. */
+export function decryptPayload(key: AuditKey, inquiryId: string, payload: { nonce: Uint8Array; ciphertext: Uint8Array }): string {
+  const data = Buffer.from(payload.ciphertext);
+  const decipher = createDecipheriv("aes-256-gcm", key.payloadKey, payload.nonce);
+  decipher.setAAD(Buffer.from(inquiryId, "utf8"));
+  decipher.setAuthTag(data.subarray(data.length - 16));
+  return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString("utf8");
 }
 
 /** JSON with object keys sorted at every level, so equal content always digests the same. */
@@ -58,6 +94,8 @@ export interface InquiryRecord {
   readonly faultOrigin: Origin | undefined;
   readonly grpcStatus: number;
   readonly subjects: ReadonlyArray<{ readonly param: string; readonly kind: string; readonly value: string }>;
+  /** Keep the params and the answer themselves, encrypted (the inquiry type's `audit.payloads: encrypted`). */
+  readonly retainPayload?: boolean;
 }
 
 export interface AuditEventFactory {
@@ -114,6 +152,9 @@ export function createAuditEventFactory(options: { readonly key: AuditKey; reado
         subjects: r.subjects.map((s) => ({ param: s.param, kind: s.kind, digest: subjectDigest(s.kind, s.value) })),
         gatewayInstance: instance,
         keyId: key.id,
+        payload: r.retainPayload
+          ? encryptPayload(key, r.inquiryId, JSON.stringify({ params: r.params ?? null, answer: r.answer ?? null }))
+          : undefined,
       });
     },
   };

@@ -1,26 +1,26 @@
-// The audit sink extension point: where evidence records go. Built-in kinds: `kafka` (observability/audit/
-// kafka-sink.ts) and `file` (observability/audit/file-sink.ts). The request path awaits `append` before an
-// answer is released, so a sink must bound the wait (never an unbounded retry) and must never drop an
-// event silently: an event it cannot take is refused loudly, with an EstelamError AUDIT_UNAVAILABLE.
+// The audit sink extension point: where evidence records are made durable before an answer leaves. The
+// built-in kind is the local journal (observability/audit/journal.ts), which a shipper (shipper.ts) carries
+// on to Kafka. The request path awaits `append` before an answer is released, so a sink must bound the wait
+// and must refuse at once, never after a wait, when it cannot take records: with an EstelamError
+// AUDIT_UNAVAILABLE.
 import type { AuditEvent } from "../../gen/estelam/audit/v1/audit_pb.js";
 
 export interface AuditSink {
-  /** `kafka`, `file`, ... */
+  /** `journal`, ... */
   readonly kind: string;
-  /** Connects and prepares (e.g. creates the topic). Rejects if the sink cannot work at all. */
+  /** Opens and recovers what is on disk. Rejects if the sink cannot work at all. */
   start(): Promise<void>;
   /**
-   * Records one event. Resolves once the event is durable (acknowledged by all in-sync Kafka replicas, or
-   * written and synced to the local file). Rejects with EstelamError("AUDIT_UNAVAILABLE") when that does not
-   * happen within the sink's acknowledgement timeout or its queue is full. An event whose append rejected
-   * because of the timeout may still be delivered later; it is never silently discarded while the process runs.
+   * Records one event. Resolves once the event is durable (synced to the journal's disk). Rejects with
+   * EstelamError("AUDIT_UNAVAILABLE") at once when the sink cannot take it (full, failed, closed), or when the
+   * sync does not finish within the sink's acknowledgement timeout.
    */
   append(event: AuditEvent): Promise<void>;
   /** Whether the sink can take events now; drives /readyz and lets the gateway refuse before asking an agency. */
   ready(): boolean;
   /** Events accepted but not yet durable. */
   pending(): number;
-  /** Flushes what it holds (bounded by its timeout) and disconnects. */
+  /** Writes what it holds (bounded by its timeout) and closes. */
   close(): Promise<void>;
 }
 
@@ -28,8 +28,8 @@ export interface AuditSink {
 export interface AuditSinkEvents {
   /** `count` events became durable in one write, taking `seconds`. */
   onWritten?(count: number, seconds: number): void;
-  /** A write failed; the sink will retry while its bounds allow. */
+  /** A write failed; the sink refuses until it recovers. */
   onWriteError?(error: Error): void;
-  /** An event was refused (timeout, queue full, sink closed). */
-  onRefused?(reason: "timeout" | "queue_full" | "closed"): void;
+  /** An event was refused (sync timeout, sink full, sink failed, sink closed). */
+  onRefused?(reason: "timeout" | "full" | "failed" | "closed"): void;
 }

@@ -1,12 +1,15 @@
-// Where the benchmarked gateway writes its audit trail, and a count of what it wrote, so a run can check
-// that every answered inquiry was recorded: a fresh Kafka topic per run, or a temporary JSON-lines file.
+// Where the benchmarked gateway keeps its audit trail, and a count of what it wrote, so a run can check that
+// every answered inquiry was recorded: its journal shipped to a fresh Kafka topic per run, its journal alone,
+// or no trail at all (to measure what the trail costs).
 import { randomBytes } from "node:crypto";
-import { createReadStream, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { Admin } from "kafkajs";
 import kafkajs from "kafkajs";
 // The gateway's correction of kafkajs 2.2.4's idle 1 ms timer, so this process's admin clients do not spin either.
 import "../../observability/audit/kafkajs-idle-timer.ts";
+import { listSegments, parseRecords } from "../../observability/audit/journal-format.ts";
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -14,7 +17,7 @@ export const LOCAL_BROKER = "127.0.0.1:19092";
 
 export type AuditChoice =
   | { readonly sink: "kafka"; readonly brokers: readonly string[]; readonly topic: string; readonly why: string }
-  | { readonly sink: "file"; readonly why: string };
+  | { readonly sink: "journal" | "off"; readonly why: string };
 
 function admin(brokers: readonly string[]): Admin {
   return new Kafka({
@@ -45,12 +48,12 @@ async function answers(brokers: readonly string[]): Promise<boolean> {
   }).catch(() => false);
 }
 
-/** Resolves `--audit auto|kafka|file` against KAFKA_BROKERS and the local broker. */
+/** Resolves `--audit auto|kafka|journal|off` against KAFKA_BROKERS and the local broker. */
 export async function chooseAuditSink(
-  wanted: "auto" | "kafka" | "file",
+  wanted: "auto" | "kafka" | "journal" | "off",
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<AuditChoice> {
-  if (wanted === "file") return { sink: "file", why: "--audit file" };
+  if (wanted === "journal" || wanted === "off") return { sink: wanted, why: `--audit ${wanted}` };
   const configured = (env.KAFKA_BROKERS ?? "")
     .split(",")
     .map((b) => b.trim())
@@ -66,7 +69,7 @@ export async function chooseAuditSink(
   }
   if (wanted === "kafka" || configured.length > 0)
     throw new Error(`no Kafka broker answers at ${brokers.join(",")} (bash scripts/kafka.sh start)`);
-  return { sink: "file", why: `no broker answers at ${LOCAL_BROKER}` };
+  return { sink: "journal", why: `no broker answers at ${LOCAL_BROKER}` };
 }
 
 /** Records in a topic: the sum over its partitions of high minus low watermark. */
@@ -80,18 +83,16 @@ export async function deleteTopic(brokers: readonly string[], topic: string): Pr
   await withAdmin(brokers, (client) => client.deleteTopics({ topics: [topic], timeout: 10_000 }));
 }
 
-/** Lines of a JSON-lines file (0 when it does not exist). */
-export async function countFileRecords(path: string): Promise<number> {
-  let lines = 0;
+/** Records in a journal folder (0 when it does not exist). */
+export async function countJournalRecords(dir: string): Promise<number> {
+  let records = 0;
   try {
-    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
-    }
+    for (const segment of await listSegments(dir)) records += parseRecords(await readFile(join(dir, segment.name))).records.length;
   } catch (error) {
     if ((error as { code?: unknown }).code === "ENOENT") return 0;
     throw error;
   }
-  return lines;
+  return records;
 }
 
 /**

@@ -9,9 +9,19 @@ import { readFile } from "node:fs/promises";
 import { arch, cpus, platform, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
-import { type AuditChoice, chooseAuditSink, countFileRecords, countTopicRecords, deleteTopic, localBrokerPid } from "./audit-trail.ts";
+import { runAuditIndexBench } from "./audit-index-bench.ts";
+import { type AuditChoice, chooseAuditSink, countJournalRecords, countTopicRecords, deleteTopic, localBrokerPid } from "./audit-trail.ts";
 import { type CpuProfile, formatProfileSummary, type ProfileSummary, summarizeProfile, type TimeWindow } from "./cpu-profile.ts";
-import { createDirectPath, createGatewayPath, type PhaseResult, runLoad, type Sender, summarizeLatencies } from "./load.ts";
+import {
+  createDirectPath,
+  createGatewayPath,
+  type PhaseResult,
+  percentile,
+  runLoad,
+  runOpenLoop,
+  type Sender,
+  summarizeLatencies,
+} from "./load.ts";
 import { type BenchOptions, parseBenchOptions, USAGE, UsageError } from "./options.ts";
 import {
   type AgenciesChild,
@@ -27,11 +37,13 @@ import {
   startGatewayChild,
   stopChild,
 } from "./processes.ts";
+import { formatReference, type Nginx, type ReferenceSummary, referenceToolsMissing, runReference, startNginx } from "./reference-proxy.ts";
 import {
   type BenchResult,
   formatPhase,
   formatReport,
   type GatewayMemory,
+  median,
   type PathName,
   type PhaseMeasurement,
   pathMedians,
@@ -66,6 +78,7 @@ interface Run {
   audit?: AuditChoice;
   /** The local Kafka broker's pid, when the audit goes to it. */
   brokerPid?: number;
+  nginx?: Nginx;
 }
 
 async function measurePhase(
@@ -141,16 +154,26 @@ async function memoryOf(gateway: Child, httpUrl: string): Promise<GatewayMemory>
   };
 }
 
-async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileSummary | undefined }> {
+/** Records in the gateway's journal not yet acknowledged by Kafka, from its /metrics. */
+async function shippingBacklog(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  return Number(/^estelam_audit_backlog_events\{shipper="kafka"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+/** Starts the demo agencies and the gateway (with the audit trail --audit chooses) as child processes. */
+async function startStack(
+  run: Run,
+): Promise<{ httpUrl: string; grpcPort: number; audit: AuditChoice; agencies: AgenciesChild; gateway: Child }> {
   const { options } = run;
-  const startedAt = new Date().toISOString();
   const audit = await chooseAuditSink(options.audit, process.env);
   run.audit = audit;
   if (audit.sink === "kafka") run.brokerPid = localBrokerPid(audit.brokers);
   progress(
     audit.sink === "kafka"
       ? `audit: kafka at ${audit.brokers.join(",")}, fresh topic ${audit.topic} (${audit.why})${run.brokerPid === undefined ? "" : `, broker pid ${run.brokerPid}`}`
-      : `audit: file ${join(run.dir, "audit-events.jsonl")} (${audit.why})`,
+      : audit.sink === "off"
+        ? `audit: OFF (${audit.why}): no trail, for comparison`
+        : `audit: journal ${join(run.dir, "audit")} (${audit.why})`,
   );
 
   run.agencies = await startAgenciesChild();
@@ -169,9 +192,8 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
     ESTELAM_LOG_LEVEL: options.logLevel,
     ESTELAM_INSTANCE: "bench",
     ESTELAM_SHUTDOWN_GRACE_MS: "5000",
-    ...(audit.sink === "kafka"
-      ? { KAFKA_BROKERS: audit.brokers.join(","), ESTELAM_AUDIT_TOPIC: audit.topic }
-      : { ESTELAM_AUDIT_FILE: join(run.dir, "audit-events.jsonl") }),
+    ...(audit.sink === "kafka" ? { KAFKA_BROKERS: audit.brokers.join(","), ESTELAM_AUDIT_TOPIC: audit.topic } : {}),
+    ...(audit.sink === "off" ? { ESTELAM_AUDIT: "off" } : {}),
     ...options.gatewayEnv,
   };
   const profileDir = options.profile ? run.dir : undefined;
@@ -185,6 +207,14 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
         : "") +
       (options.profile ? ", under node --cpu-prof (slower: figures of this run are not representative)" : ""),
   );
+  return { httpUrl, grpcPort, audit, agencies: run.agencies, gateway: run.gateway };
+}
+
+async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileSummary | undefined }> {
+  const { options } = run;
+  const startedAt = new Date().toISOString();
+  const { httpUrl, grpcPort, audit } = await startStack(run);
+  if (run.agencies === undefined || run.gateway === undefined) throw new Error("the child processes did not start");
 
   const gatewayPath = createGatewayPath(`127.0.0.1:${grpcPort}`, DEMO_API_KEY, "bench/load-generator", DEADLINE_MS);
   const directPath = createDirectPath(run.agencies.url, options.concurrency, DEADLINE_MS);
@@ -260,10 +290,14 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
   const expected = options.warmup + options.rounds * options.requests + 1;
   let recorded: number | undefined;
   try {
-    recorded =
-      audit.sink === "kafka"
-        ? await countTopicRecords(audit.brokers, audit.topic)
-        : await countFileRecords(join(run.dir, "audit-events.jsonl"));
+    if (audit.sink === "kafka") {
+      // Answers never wait for Kafka: let the shipper deliver the journal first.
+      for (let waited = 0; (await shippingBacklog(httpUrl)) > 0; waited += 100) {
+        if (waited > 60_000) throw new Error("the journal was not shipped to kafka within 60 s");
+        await sleep(100);
+      }
+      recorded = await countTopicRecords(audit.brokers, audit.topic);
+    } else if (audit.sink === "journal") recorded = await countJournalRecords(join(run.dir, "audit"));
   } catch (error) {
     problems.push(`could not count the audit records: ${(error as Error).message}`);
   }
@@ -297,7 +331,7 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
       );
     }
   }
-  if (recorded !== undefined && recorded !== expected)
+  if (audit.sink !== "off" && recorded !== undefined && recorded !== expected)
     problems.push(`the audit trail holds ${recorded} records for ${expected} gateway inquiries`);
 
   const result: BenchResult = {
@@ -344,7 +378,253 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
   return { result, profile };
 }
 
+/** --reference: nginx grpc_pass, the gateway and the gRPC agency alone under the same h2load load. */
+async function referenceBench(run: Run): Promise<{ ok: boolean; summary: ReferenceSummary }> {
+  const { options } = run;
+  const missing = referenceToolsMissing();
+  if (missing !== undefined) throw new Error(`--reference needs ${missing} (Debian packages nginx, nghttp2-client and time)`);
+  const { httpUrl, grpcPort, audit, agencies, gateway } = await startStack(run);
+  run.nginx = await startNginx(join(run.dir, "nginx"), `127.0.0.1:${await freePort()}`, agencies.grpcAddress);
+  progress(`nginx: pid ${run.nginx.pid} at ${run.nginx.address}, grpc_pass to the demo agencies' gRPC face ${agencies.grpcAddress}`);
+  const summary = await runReference({
+    dir: run.dir,
+    rounds: options.rounds,
+    requests: options.requests,
+    warmup: options.warmup,
+    connections: options.connections,
+    streams: options.streams,
+    agenciesUrl: agencies.url,
+    agenciesGrpc: agencies.grpcAddress,
+    agenciesPid: agencies.pid,
+    nginxAddress: run.nginx.address,
+    gatewayGrpc: `127.0.0.1:${grpcPort}`,
+    gatewayPid: gateway.pid,
+    gatewayHttpUrl: httpUrl,
+    gatewayApiKey: DEMO_API_KEY,
+    brokerPid: run.brokerPid,
+    settle: async () => {
+      if (audit.sink !== "kafka") return;
+      for (let waited = 0; (await shippingBacklog(httpUrl)) > 0; waited += 50) {
+        if (waited > 60_000) throw new Error("the journal was not shipped to kafka within 60 s");
+        await sleep(50);
+      }
+    },
+    machineBusySeconds,
+    progress,
+    timeoutSeconds: options.maxSeconds,
+  });
+  const json = { bench: "estelam-reference-proxy", audit: { sink: audit.sink, why: audit.why }, ...summary };
+  if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+  else process.stdout.write(`${formatReference(summary)}\n${JSON.stringify(json)}\n`);
+  return { ok: summary.problems.length === 0, summary };
+}
+
+interface OpenLoopPhase {
+  readonly path: PathName;
+  readonly round: number;
+  readonly count: number;
+  readonly errors: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+  readonly maxSendLagMs: number;
+  readonly gatewayCpuUsPerInquiry: number | undefined;
+  readonly otherCores: number | undefined;
+}
+
+/** --rate: a constant arrival rate on both paths, latency from each inquiry's scheduled time. */
+interface AddedLatency {
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+}
+
+async function openLoopBench(run: Run): Promise<{ ok: boolean; added: AddedLatency }> {
+  const { options } = run;
+  const rate = options.rate ?? 1000;
+  const { grpcPort } = await startStack(run);
+  const gatewayPid = run.gateway?.pid ?? 0;
+  const agenciesPid = run.agencies?.pid ?? 0;
+  const gatewayPath = createGatewayPath(`127.0.0.1:${grpcPort}`, DEMO_API_KEY, "bench/load-generator", DEADLINE_MS);
+  const directPath = createDirectPath(run.agencies?.url ?? "", options.concurrency, DEADLINE_MS);
+  const phases: OpenLoopPhase[] = [];
+  const problems: string[] = [];
+  const windows: TimeWindow[] = [];
+  const count = Math.max(1, Math.round(rate * options.durationSeconds));
+  try {
+    if (options.warmup > 0) {
+      const warm = buildWorkload(options.warmup, WARMUP_SEED);
+      for (const [name, path] of [
+        ["gateway", gatewayPath],
+        ["direct", directPath],
+      ] as const) {
+        const result = await runLoad(warm, options.concurrency, path.send, run.abort.signal);
+        progress(`warm-up ${name}: ${result.count} inquiries, ${result.errors} errors`);
+        if (result.errors > 0) problems.push(`${result.errors} errors in the ${name} warm-up`);
+      }
+    }
+    for (let round = 1; round <= options.rounds; round++) {
+      const order: PathName[] = round % 2 === 1 ? ["gateway", "direct"] : ["direct", "gateway"];
+      for (const path of order) {
+        const workload = buildWorkload(count, round * 1_000_000);
+        const gatewayBefore = procCpuSeconds(gatewayPid);
+        const ourBefore = [procCpuSeconds(gatewayPid), procCpuSeconds(agenciesPid)];
+        const machineBefore = machineBusySeconds();
+        const clientBefore = process.cpuUsage();
+        const startUs = monotonicUs();
+        const result = await runOpenLoop(workload, rate, path === "gateway" ? gatewayPath.send : directPath.send, run.abort.signal);
+        if (path === "gateway") windows.push({ startUs, endUs: monotonicUs() });
+        const client = process.cpuUsage(clientBefore);
+        const machineAfter = machineBusySeconds();
+        const ourAfter = [procCpuSeconds(gatewayPid), procCpuSeconds(agenciesPid)];
+        const gatewayAfter = procCpuSeconds(gatewayPid);
+        const ours = ourAfter.reduce<number>(
+          (sum, after, i) => sum + (after ?? 0) - (ourBefore[i] ?? 0),
+          (client.user + client.system) / 1e6,
+        );
+        const phase: OpenLoopPhase = {
+          path,
+          round,
+          count: result.count,
+          errors: result.errors,
+          p50: percentile(result.latenciesMs, 0.5),
+          p99: percentile(result.latenciesMs, 0.99),
+          p999: percentile(result.latenciesMs, 0.999),
+          max: percentile(result.latenciesMs, 1),
+          maxSendLagMs: result.maxSendLagMs,
+          gatewayCpuUsPerInquiry:
+            path === "gateway" && gatewayBefore !== undefined && gatewayAfter !== undefined
+              ? ((gatewayAfter - gatewayBefore) * 1e6) / result.count
+              : undefined,
+          otherCores:
+            machineBefore === undefined || machineAfter === undefined
+              ? undefined
+              : Math.max(0, machineAfter - machineBefore - ours) / result.seconds,
+        };
+        phases.push(phase);
+        progress(
+          `round ${round} ${path.padEnd(7)} ${phase.count} inquiries at ${rate}/s: p50 ${ms(phase.p50)} p99 ${ms(phase.p99)} p99.9 ${ms(phase.p999)} max ${ms(phase.max)} ms, ${phase.errors} errors, send lag ≤ ${ms(phase.maxSendLagMs)} ms` +
+            (phase.gatewayCpuUsPerInquiry === undefined ? "" : `, gateway CPU ${phase.gatewayCpuUsPerInquiry.toFixed(0)} µs/inquiry`) +
+            `, other processes ${phase.otherCores?.toFixed(2) ?? "–"} cores`,
+        );
+        for (const sample of result.errorSamples) progress(`  error: ${sample}`);
+        if (phase.errors > 0) problems.push(`round ${round}, ${path}: ${phase.errors} errors`);
+      }
+    }
+  } finally {
+    gatewayPath.close();
+    await directPath.close();
+  }
+  let profile: ProfileSummary | undefined;
+  if (options.profile && run.gateway !== undefined) {
+    // V8 writes the profile when the gateway exits.
+    const how = await stopChild(run.gateway);
+    const file = readdirSync(run.dir).find((f) => f.endsWith(".cpuprofile"));
+    if (file === undefined) problems.push(`the gateway left no profile (${how})`);
+    else {
+      profile = summarizeProfile(JSON.parse(await readFile(join(run.dir, file), "utf8")) as CpuProfile, windows);
+      progress(`profile: ${join(run.dir, file)}`);
+    }
+  }
+  const of = (path: PathName, key: "p50" | "p99" | "p999"): number => median(phases.filter((p) => p.path === path).map((p) => p[key]));
+  const added = {
+    p50: of("gateway", "p50") - of("direct", "p50"),
+    p99: of("gateway", "p99") - of("direct", "p99"),
+    p999: of("gateway", "p999") - of("direct", "p999"),
+  };
+  const lines = [
+    "",
+    `open loop at ${rate} inquiries/s for ${options.durationSeconds} s per phase (${count} inquiries), medians of ${options.rounds} rounds; latency from each inquiry's scheduled time`,
+    "",
+    `${"".padEnd(10)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}${"p99.9 ms".padStart(10)}`,
+    ...(["gateway", "direct"] as const).map(
+      (path) =>
+        `${path.padEnd(10)}${ms(of(path, "p50")).padStart(10)}${ms(of(path, "p99")).padStart(10)}${ms(of(path, "p999")).padStart(10)}`,
+    ),
+    `${"added".padEnd(10)}${ms(added.p50).padStart(10)}${ms(added.p99).padStart(10)}${ms(added.p999).padStart(10)}   (goal: p99 added ≤ 1 ms at 1000/s)`,
+    ...problems.map((p) => `PROBLEM: ${p}`),
+    "",
+  ];
+  const json = {
+    bench: "estelam-open-loop",
+    rate,
+    durationSeconds: options.durationSeconds,
+    rounds: options.rounds,
+    phases,
+    addedMs: added,
+    problems,
+  };
+  if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+  else
+    process.stdout.write(
+      `${lines.join("\n")}\n${profile === undefined ? "" : `\n${formatProfileSummary(profile)}\n`}${JSON.stringify(json)}\n`,
+    );
+  return { ok: problems.length === 0, added };
+}
+
+function goal(met: boolean): string {
+  return met ? "met" : "NOT MET";
+}
+
+/** --goals: the reference proxy, the open loop and the closed-loop bench, one after another, and the goals. */
+async function goalsBench(options: BenchOptions, register: (run: Run) => void): Promise<number> {
+  const fresh = (o: BenchOptions): Run => {
+    const run: Run = { options: o, dir: mkdtempSync(join(tmpdir(), "estelam-bench-")), abort: new AbortController() };
+    register(run);
+    return run;
+  };
+  const stage = async <T>(name: string, o: BenchOptions, go: (run: Run) => Promise<T>): Promise<T> => {
+    progress(`--- ${name}`);
+    const run = fresh(o);
+    try {
+      return await go(run);
+    } finally {
+      await cleanUp(run);
+    }
+  };
+  // Each stage prints its own report (or JSON line) as it ends; the goals come last.
+  const reference = await stage("reference proxy", options, referenceBench);
+  const open = await stage("open loop", { ...options, rate: options.rate ?? 1000 }, openLoopBench);
+  const closed = await stage("closed loop", options, async (run) => (await bench(run)).result);
+  const s = reference.summary;
+  const cpuUs = (target: "nginx" | "gateway"): string => s.median[target].proxyCpuUs?.toFixed(0) ?? "–";
+  const idle = closed.idle?.gatewayCpuSecondsPerSecond;
+  const rows: [string, string, string][] = [
+    [
+      "gateway CPU per inquiry ≤ 1.5 × nginx grpc_pass",
+      `${s.cpuRatio.toFixed(2)} × (${cpuUs("gateway")} µs against ${cpuUs("nginx")} µs)`,
+      goal(s.cpuRatio <= 1.5),
+    ],
+    [
+      "throughput ≥ 0.5 of direct",
+      `${closed.ratios.throughput.toFixed(2)} (closed loop, HTTP/JSON direct); ${s.gatewayThroughputRatio.toFixed(2)} (h2load, gRPC agency direct)`,
+      goal(closed.ratios.throughput >= 0.5 && s.gatewayThroughputRatio >= 0.5),
+    ],
+    [
+      `p99 added ≤ 1 ms at ${options.rate ?? 1000}/s open loop`,
+      `${open.added.p99.toFixed(2)} ms (p50 ${open.added.p50.toFixed(2)}, p99.9 ${open.added.p999.toFixed(2)})`,
+      goal(open.added.p99 <= 1),
+    ],
+    [
+      "idle CPU < 1 % of a core",
+      idle === undefined ? "not measured (--idle-seconds 0)" : `${(idle * 100).toFixed(2)} %`,
+      idle === undefined ? "–" : goal(idle < 0.01),
+    ],
+  ];
+  const json = { bench: "estelam-goals", reference: s, openLoopAddedMs: open.added, closedLoop: closed, goals: rows };
+  if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+  else {
+    process.stdout.write(formatReport(closed));
+    process.stdout.write(
+      `\ngoals, one run\n\n${rows.map(([what, value, verdict]) => `${what.padEnd(52)}${verdict.padEnd(9)}${value}`).join("\n")}\n\n${JSON.stringify(json)}\n`,
+    );
+  }
+  return reference.ok && open.ok && closed.ok ? 0 : 1;
+}
+
 async function cleanUp(run: Run): Promise<void> {
+  await run.nginx?.stop().catch(() => undefined);
   for (const child of [run.gateway, run.agencies]) if (child !== undefined) await stopChild(child, 5000).catch(() => undefined);
   const audit = run.audit;
   if (audit?.sink === "kafka" && !run.options.keepTopic) {
@@ -354,6 +634,96 @@ async function cleanUp(run: Run): Promise<void> {
   }
   if (run.options.profile) progress(`kept ${run.dir} (the CPU profile)`);
   else rmSync(run.dir, { recursive: true, force: true });
+}
+
+interface AuditCostRun {
+  readonly load: "loaded" | "unloaded";
+  readonly result: BenchResult;
+}
+
+function ms(value: number | undefined): string {
+  return value === undefined ? "–" : value.toFixed(value < 10 ? 3 : 1);
+}
+
+/** The side-by-side report of --compare-audit: the trail on and off, loaded and unloaded. */
+function formatAuditCost(runs: readonly AuditCostRun[]): { text: string; json: Record<string, unknown> } {
+  const find = (load: string, off: boolean): BenchResult | undefined =>
+    runs.find((r) => r.load === load && (r.result.audit.sink === "off") === off)?.result;
+  const lines = ["", "audit trail cost, side by side (medians over the rounds; gateway path)", ""];
+  lines.push(
+    `${"".padEnd(28)}${"inquiries/s".padStart(12)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}${"gateway CPU µs/inquiry".padStart(24)}${"direct p50 ms".padStart(15)}`,
+  );
+  const label = (r: BenchResult): string =>
+    r.audit.sink === "off" ? "audit off" : r.audit.sink === "kafka" ? "journal + kafka" : "journal only";
+  const json: Record<string, unknown> = { bench: "estelam-audit-cost", runs: runs.map((r) => ({ load: r.load, ...r.result })) };
+  for (const load of ["loaded", "unloaded"] as const) {
+    for (const off of [false, true]) {
+      const r = find(load, off);
+      if (r === undefined) continue;
+      const g = r.median.gateway;
+      lines.push(
+        `${`${load} (c=${r.settings.concurrency}) ${label(r)}`.padEnd(28)}${g.throughput.toFixed(0).padStart(12)}${ms(g.p50).padStart(10)}${ms(g.p99).padStart(10)}${(g.gatewayCpuUsPerInquiry?.toFixed(0) ?? "–").padStart(24)}${ms(r.median.direct.p50).padStart(15)}`,
+      );
+    }
+  }
+  const on = find("loaded", false);
+  const off = find("loaded", true);
+  if (on !== undefined && off !== undefined) {
+    const cost = 1 - on.median.gateway.throughput / off.median.gateway.throughput;
+    const cpu =
+      on.median.gateway.gatewayCpuUsPerInquiry !== undefined && off.median.gateway.gatewayCpuUsPerInquiry !== undefined
+        ? on.median.gateway.gatewayCpuUsPerInquiry - off.median.gateway.gatewayCpuUsPerInquiry
+        : undefined;
+    lines.push(
+      "",
+      `throughput cost of the durable trail at load: ${(cost * 100).toFixed(1)} % (goal < 10 %); p99 ${ms(on.median.gateway.p99)} vs ${ms(off.median.gateway.p99)} ms; CPU +${cpu?.toFixed(0) ?? "–"} µs per inquiry`,
+    );
+    json.throughputCost = cost;
+    json.cpuUsPerInquiry = cpu;
+  }
+  for (const off of [false, true]) {
+    const r = find("unloaded", off);
+    if (r === undefined) continue;
+    const added = r.median.gateway.p50 - r.median.direct.p50;
+    lines.push(`unloaded latency the gateway adds (gateway p50 − direct p50), ${label(r)}: ${ms(added)} ms${off ? "" : " (goal < 1 ms)"}`);
+    json[off ? "addedP50MsOff" : "addedP50Ms"] = added;
+  }
+  return { text: `${lines.join("\n")}\n`, json };
+}
+
+async function compareAuditCost(options: BenchOptions, register: (run: Run) => void): Promise<number> {
+  const runs: AuditCostRun[] = [];
+  let ok = true;
+  for (const load of ["loaded", "unloaded"] as const) {
+    for (const audit of [options.audit, "off"] as const) {
+      const o: BenchOptions =
+        load === "loaded"
+          ? { ...options, audit }
+          : {
+              ...options,
+              audit,
+              concurrency: 1,
+              requests: Math.min(options.requests, 2000),
+              warmup: Math.min(options.warmup, 200),
+              idleSeconds: 0,
+            };
+      const run: Run = { options: o, dir: mkdtempSync(join(tmpdir(), "estelam-bench-")), abort: new AbortController() };
+      register(run);
+      progress(`--- ${load}, audit ${audit}`);
+      try {
+        const { result } = await bench(run);
+        if (!options.json) process.stdout.write(formatReport(result));
+        runs.push({ load, result });
+        ok &&= result.ok;
+      } finally {
+        await cleanUp(run);
+      }
+    }
+  }
+  const report = formatAuditCost(runs);
+  if (options.json) process.stdout.write(`${JSON.stringify(report.json)}\n`);
+  else process.stdout.write(`${report.text}\n${JSON.stringify(report.json)}\n`);
+  return ok ? 0 : 1;
 }
 
 async function main(): Promise<number> {
@@ -372,7 +742,7 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  const run: Run = { options, dir: mkdtempSync(join(tmpdir(), "estelam-bench-")), abort: new AbortController() };
+  let run: Run = { options, dir: mkdtempSync(join(tmpdir(), "estelam-bench-")), abort: new AbortController() };
   process.on("exit", killChildrenNow);
   let interrupted = 0;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -393,6 +763,55 @@ async function main(): Promise<number> {
   }, options.maxSeconds * 1000);
   limit.unref();
 
+  if (options.auditIndex) {
+    rmSync(run.dir, { recursive: true, force: true });
+    clearTimeout(limit);
+    return runAuditIndexBench({
+      events: options.indexEvents,
+      people: options.indexPeople,
+      citizenEvents: 50,
+      queries: 200,
+      databaseUrl: options.databaseUrl,
+      json: options.json,
+    });
+  }
+  if (options.goals) {
+    rmSync(run.dir, { recursive: true, force: true });
+    try {
+      return await goalsBench(options, (current) => {
+        run = current;
+      });
+    } catch (error) {
+      progress(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    } finally {
+      clearTimeout(limit);
+    }
+  }
+  if (options.reference || options.rate !== undefined) {
+    try {
+      return (await (options.reference ? referenceBench(run) : openLoopBench(run))).ok ? 0 : 1;
+    } catch (error) {
+      progress(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    } finally {
+      clearTimeout(limit);
+      await cleanUp(run);
+    }
+  }
+  if (options.compareAudit) {
+    rmSync(run.dir, { recursive: true, force: true });
+    try {
+      return await compareAuditCost(options, (current) => {
+        run = current;
+      });
+    } catch (error) {
+      progress(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    } finally {
+      clearTimeout(limit);
+    }
+  }
   try {
     const { result, profile } = await bench(run);
     if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);

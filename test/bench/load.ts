@@ -69,6 +69,70 @@ export async function runLoad(
   return { count: inquiries.length, seconds, latenciesMs, errors, errorSamples, answers };
 }
 
+export interface OpenLoopResult {
+  readonly count: number;
+  /** Wall time from the first scheduled inquiry to the last answer. */
+  readonly seconds: number;
+  /** Each inquiry's latency from its scheduled send time to its answer, in milliseconds. */
+  readonly latenciesMs: Float64Array;
+  /** How late the sending was, at worst (the client's own lag, counted in the latencies above). */
+  readonly maxSendLagMs: number;
+  readonly errors: number;
+  readonly errorSamples: readonly string[];
+}
+
+/**
+ * Open-loop load: inquiry i is due at start + i / rate, whether or not earlier ones have been answered, and
+ * its latency counts from that scheduled time (so a stall delays every inquiry due during it, as it would
+ * real traffic; no coordinated omission). The list bounds the run; each inquiry is bounded by its deadline.
+ */
+export async function runOpenLoop(
+  inquiries: readonly BenchInquiry[],
+  ratePerSecond: number,
+  send: Sender,
+  signal?: AbortSignal,
+): Promise<OpenLoopResult> {
+  const latenciesMs = new Float64Array(inquiries.length);
+  const errorSamples: string[] = [];
+  const intervalMs = 1000 / ratePerSecond;
+  let errors = 0;
+  let maxSendLagMs = 0;
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  const one = async (index: number, scheduled: number): Promise<void> => {
+    const inquiry = inquiries[index] as BenchInquiry;
+    try {
+      await send(inquiry);
+    } catch (error) {
+      errors++;
+      if (errorSamples.length < MAX_ERROR_SAMPLES)
+        errorSamples.push(`${inquiry.inquiryType}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    latenciesMs[index] = performance.now() - scheduled;
+  };
+  let next = 0;
+  while (next < inquiries.length && signal?.aborted !== true) {
+    const now = performance.now();
+    // Every inquiry already due goes now, each timed from its own scheduled moment.
+    while (next < inquiries.length && start + next * intervalMs <= now) {
+      const scheduled = start + next * intervalMs;
+      maxSendLagMs = Math.max(maxSendLagMs, now - scheduled);
+      pending.push(one(next, scheduled));
+      next++;
+    }
+    if (next < inquiries.length) await new Promise((done) => setTimeout(done, Math.max(0, start + next * intervalMs - performance.now())));
+  }
+  await Promise.all(pending);
+  if (next < inquiries.length) throw new Error(`stopped after ${next} of ${inquiries.length} inquiries`);
+  return { count: inquiries.length, seconds: (performance.now() - start) / 1000, latenciesMs, maxSendLagMs, errors, errorSamples };
+}
+
+/** Nearest-rank percentile `p` (0–1) of the latencies. */
+export function percentile(latenciesMs: Float64Array, p: number): number {
+  const sorted = Float64Array.from(latenciesMs).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+}
+
 /** Nearest-rank percentiles of the latencies. */
 export function summarizeLatencies(latenciesMs: Float64Array): LatencySummary {
   const sorted = Float64Array.from(latenciesMs).sort();

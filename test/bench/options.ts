@@ -12,8 +12,27 @@ export interface BenchOptions {
   readonly warmup: number;
   /** Seconds of the idle measurement (no traffic); 0 skips it. */
   readonly idleSeconds: number;
-  /** `auto`: Kafka when KAFKA_BROKERS is set or a broker answers at 127.0.0.1:19092, else the file. */
-  readonly audit: "auto" | "kafka" | "file";
+  /** `auto`: the journal shipped to Kafka when KAFKA_BROKERS is set or a broker answers at 127.0.0.1:19092, else the journal alone. */
+  readonly audit: "auto" | "kafka" | "journal" | "off";
+  /** Runs the bench with the audit trail on (as --audit says) and off, loaded and unloaded, and compares. */
+  readonly compareAudit: boolean;
+  /** Instead of the inquiry bench: nginx grpc_pass, the gateway and the gRPC agency under the same h2load load. */
+  readonly reference: boolean;
+  /** The reference proxy, the open loop (at --rate, default 1000) and the closed loop in one run, then the goals. */
+  readonly goals: boolean;
+  /** Open loop: inquiries per second on each path (undefined: the closed-loop bench). */
+  readonly rate: number | undefined;
+  /** Open loop: seconds per phase. */
+  readonly durationSeconds: number;
+  /** h2load connections and streams per connection for --reference. */
+  readonly connections: number;
+  readonly streams: number;
+  /** Instead of the inquiry bench: build an audit index and time the citizen's report. */
+  readonly auditIndex: boolean;
+  readonly indexEvents: number;
+  readonly indexPeople: number;
+  /** For --audit-index: a PostgreSQL server instead of embedded PGlite. */
+  readonly databaseUrl: string | undefined;
   /** The gateway's ESTELAM_LOG_LEVEL. */
   readonly logLevel: string;
   /** Where the gateway's stdout (its log lines) goes; /dev/null by default. */
@@ -24,7 +43,7 @@ export interface BenchOptions {
   readonly keepTopic: boolean;
   /** Prints only the JSON line on stdout. */
   readonly json: boolean;
-  /** Extra gateway settings from `--gateway-env NAME=VALUE`, e.g. ESTELAM_AUDIT_LINGER_MS=0. */
+  /** Extra gateway settings from `--gateway-env NAME=VALUE`, e.g. ESTELAM_AUDIT_INDEX=false. */
   readonly gatewayEnv: Readonly<Record<string, string>>;
   /** Stops the whole run, with an error, after this many seconds. */
   readonly maxSeconds: number;
@@ -42,12 +61,35 @@ alternating the two paths for several rounds, and reports the median of each pat
   --rounds <n>        rounds; each measures both paths, order alternating (default 3)
   --warmup <n>        inquiries per path before the rounds, not counted   (default 1000)
   --idle-seconds <s>  length of the no-traffic CPU measurement, 0 = skip  (default 5)
-  --audit <sink>      auto | kafka | file                                 (default auto: Kafka when
-                      KAFKA_BROKERS is set or a broker answers at 127.0.0.1:19092, else a temporary file)
+  --audit <mode>      auto | kafka | journal | off                        (default auto: the journal shipped
+                      to Kafka when KAFKA_BROKERS is set or a broker answers at 127.0.0.1:19092, else the
+                      journal alone; off = ESTELAM_AUDIT=off, no trail, to measure what it costs)
+  --compare-audit     run everything with the audit trail on (as --audit says) and off, each loaded (at
+                      --concurrency) and unloaded (one inquiry at a time), and compare them side by side
+  --reference         instead: the reference proxy. nginx (Debian's, /usr/sbin/nginx) proxying gRPC with
+                      grpc_pass to the demo agencies' gRPC face, the gateway asked the identity inquiry,
+                      and that gRPC face alone, each loaded by h2load with the same fixed request shape;
+                      prints CPU per call of each (and of h2load), the gateway/nginx CPU ratio and throughputs
+                      (--requests, --rounds, --warmup apply; --concurrency does not)
+  --goals             the reference proxy, the open loop (at --rate, default 1000) and the closed-loop
+                      bench one after another in one run, then each goal with its figure and verdict
+  --rate <n>          instead: open loop. n inquiries a second, on schedule whether or not earlier ones
+                      were answered, through the gateway and directly, alternating over --rounds; latency
+                      counted from each inquiry's scheduled time; prints p50/p99/p99.9 of both paths and what
+                      the gateway adds (--warmup applies, closed loop at --concurrency)
+  --duration <s>      seconds per open-loop phase                         (default 10)
+  --connections <n>   h2load connections for --reference                  (default 4)
+  --streams <n>       h2load streams per connection for --reference       (default 16)
+  --audit-index       instead: build an audit index of --index-events records in the database and time
+                      a citizen's data-access report and a tracking-code look-up against it
+  --index-events <n>  records in that index                               (default 5000000)
+  --index-people <n>  distinct people they are about                      (default 1000000)
+  --database-url <u>  a PostgreSQL server for it (default: embedded PGlite in a temporary folder)
   --log-level <lvl>   the gateway's ESTELAM_LOG_LEVEL                     (default info)
   --log-file <path>   keep the gateway's log lines in this file           (default: /dev/null)
-  --gateway-env N=V   an extra gateway setting, e.g. ESTELAM_AUDIT_LINGER_MS=0 (repeatable)
-  --profile           run the gateway under node --cpu-prof and summarise self time by module
+  --gateway-env N=V   an extra gateway setting, e.g. ESTELAM_AUDIT_INDEX=false (repeatable)
+  --profile           run the gateway under node --cpu-prof and summarise self time by module (the
+                      closed-loop bench and --rate: only the gateway phases are counted)
                       (the profiler slows the gateway: use the figures of a run without it)
   --keep-topic        keep the run's Kafka audit topic (deleted by default)
   --max-seconds <s>   stop with an error after this long                  (default 900)
@@ -83,6 +125,17 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         warmup: { type: "string" },
         "idle-seconds": { type: "string" },
         audit: { type: "string" },
+        "compare-audit": { type: "boolean" },
+        "audit-index": { type: "boolean" },
+        reference: { type: "boolean" },
+        rate: { type: "string" },
+        goals: { type: "boolean" },
+        duration: { type: "string" },
+        connections: { type: "string" },
+        streams: { type: "string" },
+        "index-events": { type: "string" },
+        "index-people": { type: "string" },
+        "database-url": { type: "string" },
         "log-level": { type: "string" },
         "log-file": { type: "string" },
         "gateway-env": { type: "string", multiple: true },
@@ -101,8 +154,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     return typeof value === "string" ? value : undefined;
   };
   const audit = text("audit") ?? "auto";
-  if (audit !== "auto" && audit !== "kafka" && audit !== "file")
-    throw new UsageError(`--audit must be auto, kafka or file, not '${audit}'`);
+  if (audit !== "auto" && audit !== "kafka" && audit !== "journal" && audit !== "off")
+    throw new UsageError(`--audit must be auto, kafka, journal or off, not '${audit}'`);
+  if (values["compare-audit"] === true && audit === "off")
+    throw new UsageError("--compare-audit compares a trail with none: give --audit auto, kafka or journal");
   const logLevel = text("log-level") ?? "info";
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     throw new UsageError(`--log-level must be fatal, error, warn, info, debug, trace or silent, not '${logLevel}'`);
@@ -121,6 +176,17 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     warmup: wholeNumber("warmup", text("warmup"), 1000, 0, 1_000_000),
     idleSeconds: wholeNumber("idle-seconds", text("idle-seconds"), 5, 0, 120),
     audit,
+    compareAudit: values["compare-audit"] === true,
+    auditIndex: values["audit-index"] === true,
+    reference: values.reference === true,
+    goals: values.goals === true,
+    rate: text("rate") === undefined ? undefined : wholeNumber("rate", text("rate"), 1000, 1, 100_000),
+    durationSeconds: wholeNumber("duration", text("duration"), 10, 1, 3600),
+    connections: wholeNumber("connections", text("connections"), 4, 1, 1000),
+    streams: wholeNumber("streams", text("streams"), 16, 1, 1000),
+    indexEvents: wholeNumber("index-events", text("index-events"), 5_000_000, 1000, 100_000_000),
+    indexPeople: wholeNumber("index-people", text("index-people"), 1_000_000, 10, 100_000_000),
+    databaseUrl: text("database-url"),
     logLevel,
     logFile: text("log-file"),
     gatewayEnv,

@@ -75,9 +75,11 @@ export { freePort } from "../helpers/gateway-process.ts";
 
 export interface AgenciesChild extends Child {
   readonly url: string;
+  /** The gRPC face (the welfare and Central Insurance agencies), `127.0.0.1:port`. */
+  readonly grpcAddress: string;
 }
 
-/** `node simulators/demo-agencies/main.ts` on a free port; resolves once it prints its URL. */
+/** `node simulators/demo-agencies/main.ts` on a free port; resolves once it prints its URL and its gRPC face. */
 export async function startAgenciesChild(): Promise<AgenciesChild> {
   const child = spawnChild(
     "demo agencies",
@@ -85,19 +87,20 @@ export async function startAgenciesChild(): Promise<AgenciesChild> {
     { PATH: process.env.PATH ?? "" },
     "pipe",
   );
-  const url = await untilReady(
+  const [url, grpcAddress] = await untilReady(
     child,
-    new Promise<string>((done) => {
+    new Promise<[string, string]>((done) => {
       let out = "";
       child.process.stdout?.setEncoding("utf8").on("data", (text: string) => {
         out += text;
         const line = /^(http:\/\/127\.0\.0\.1:\d+)\s*$/m.exec(out);
-        if (line !== null) done(line[1] as string);
+        const grpc = /^DEMO_GRPC_ADDRESS=(127\.0\.0\.1:\d+)\s*$/m.exec(out);
+        if (line !== null && grpc !== null) done([line[1] as string, grpc[1] as string]);
       });
     }),
     15_000,
   );
-  return { ...child, url };
+  return { ...child, url, grpcAddress };
 }
 
 export interface GatewayChildOptions {

@@ -66,7 +66,7 @@ export interface BenchResult {
     readonly mix: Readonly<Record<string, number>>;
   };
   readonly audit: {
-    readonly sink: "kafka" | "file";
+    readonly sink: "kafka" | "journal" | "off";
     readonly why: string;
     readonly topic: string | undefined;
     readonly expected: number;
@@ -196,7 +196,9 @@ export function formatReport(result: BenchResult): string {
       ? "gateway idle CPU: not measured (--idle-seconds 0)"
       : `gateway idle CPU: ${result.idle.gatewayCpuSecondsPerSecond.toFixed(4)} CPU-s/s over ${result.idle.seconds} s with no traffic (demo agencies: ${fixed(result.idle.agenciesCpuSecondsPerSecond, 4)})`,
     `gateway memory at the end: ${memory(result.gatewayMemory.atEnd)}; after warm-up: ${memory(result.gatewayMemory.afterWarmup)}`,
-    `audit (${result.audit.sink}${result.audit.topic === undefined ? "" : ` topic ${result.audit.topic}`}): ${whole(result.audit.recorded)} records for ${whole(result.audit.expected)} gateway inquiries`,
+    result.audit.sink === "off"
+      ? "audit: OFF (ESTELAM_AUDIT=off): no records kept, for comparison only"
+      : `audit (${result.audit.sink === "kafka" ? "journal shipped to kafka" : "journal only"}${result.audit.topic === undefined ? "" : ` topic ${result.audit.topic}`}): ${whole(result.audit.recorded)} records for ${whole(result.audit.expected)} gateway inquiries`,
     answers === undefined
       ? ""
       : `answers per round: found ${whole(answers.found)}, not found ${whole(answers.not_found)}, rejected ${whole(answers.rejected)}`,

@@ -1,9 +1,13 @@
-// Audit events for the audit sink tests, and the check that a refusal is the catalogue's AUDIT_UNAVAILABLE.
-import { create } from "@bufbuild/protobuf";
+// Audit events for the audit journal tests, the check that a refusal is the catalogue's AUDIT_UNAVAILABLE,
+// and reading a journal folder back.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { expect } from "vitest";
 import { EstelamError } from "../../core/errors.ts";
 import { type AuditEvent, AuditEventSchema, FaultOrigin, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { listSegments, parseRecords } from "../../observability/audit/journal-format.ts";
 
 /** Event number `n`: a distinct, ordered inquiry id; every fifth one a failure. */
 export function sampleEvent(n: number): AuditEvent {
@@ -30,4 +34,14 @@ export function sampleEvent(n: number): AuditEvent {
 export function expectAuditUnavailable(error: unknown): void {
   expect(error).toBeInstanceOf(EstelamError);
   expect((error as EstelamError).reason).toBe("AUDIT_UNAVAILABLE");
+}
+
+/** Every record in a journal folder, oldest first, decoded. */
+export async function readJournal(dir: string): Promise<AuditEvent[]> {
+  const out: AuditEvent[] = [];
+  for (const segment of await listSegments(dir)) {
+    for (const record of parseRecords(await readFile(join(dir, segment.name))).records)
+      out.push(fromBinary(AuditEventSchema, record.payload));
+  }
+  return out;
 }

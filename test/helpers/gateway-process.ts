@@ -25,27 +25,38 @@ export interface GatewayProcess {
   readonly httpUrl: string;
   /** Base URL of the demo agencies running inside the process (with their /_control endpoints). */
   readonly agenciesUrl: string;
-  /** The local audit file (when KAFKA_BROKERS is not given). */
-  readonly auditFile: string;
+  /** The data folder (the embedded registry, and the audit journal in `audit/`). */
+  readonly dataDir: string;
+  /** The local audit journal's folder. */
+  readonly journalDir: string;
+  readonly ports: { readonly grpc: number; readonly http: number; readonly agencies: number };
   /** What the process wrote to stderr so far. */
   stderr(): string;
 }
 
+export interface GatewayProcessOptions {
+  /** The data folder of an earlier process, to restart it; default a fresh one. */
+  readonly dataDir?: string;
+  /** The ports of an earlier process, to restart it in its place; default fresh ones. */
+  readonly ports?: { readonly grpc: number; readonly http: number; readonly agencies: number };
+}
+
 /**
- * Starts the demo gateway process with `env` added to fresh ports, a temporary data folder (its embedded
- * registry, seeded from the demo documents) and a temporary audit file; waits for /readyz.
+ * Starts the demo gateway process with `env` added to fresh ports and a temporary data folder (its embedded
+ * registry, seeded from the demo documents, and its audit journal); waits for /readyz.
  */
-export async function startGatewayProcess(env: Readonly<Record<string, string>> = {}): Promise<GatewayProcess> {
-  const [grpc, http, agencies] = [await freePort(), await freePort(), await freePort()];
-  const dataDir = mkdtempSync(join(tmpdir(), "estelam-process-"));
-  const auditFile = join(dataDir, "audit.jsonl");
+export async function startGatewayProcess(
+  env: Readonly<Record<string, string>> = {},
+  options: GatewayProcessOptions = {},
+): Promise<GatewayProcess> {
+  const { grpc, http, agencies } = options.ports ?? { grpc: await freePort(), http: await freePort(), agencies: await freePort() };
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "estelam-process-"));
   const child = spawn(process.execPath, [MAIN, "--demo"], {
     env: {
       PATH: process.env.PATH ?? "",
       ESTELAM_GRPC_ADDRESS: `127.0.0.1:${grpc}`,
       ESTELAM_HTTP_ADDRESS: `127.0.0.1:${http}`,
       ESTELAM_DEMO_AGENCIES_ADDRESS: `127.0.0.1:${agencies}`,
-      ESTELAM_AUDIT_FILE: auditFile,
       ESTELAM_DATA_DIR: dataDir,
       ESTELAM_LOG_LEVEL: "warn",
       ...env,
@@ -63,5 +74,22 @@ export async function startGatewayProcess(env: Readonly<Record<string, string>> 
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { child, grpcAddress: `127.0.0.1:${grpc}`, httpUrl, agenciesUrl: `http://127.0.0.1:${agencies}`, auditFile, stderr: () => stderr };
+  return {
+    child,
+    grpcAddress: `127.0.0.1:${grpc}`,
+    httpUrl,
+    agenciesUrl: `http://127.0.0.1:${agencies}`,
+    ports: { grpc, http, agencies },
+    dataDir,
+    journalDir: join(dataDir, "audit"),
+    stderr: () => stderr,
+  };
+}
+
+/** The gateway's backlog (records not yet acknowledged by Kafka), from its /metrics. */
+export async function shippingBacklog(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const match = /^estelam_audit_backlog_events\{shipper="kafka"\} (\d+)$/m.exec(text);
+  if (match === null) throw new Error("no estelam_audit_backlog_events in /metrics");
+  return Number(match[1]);
 }

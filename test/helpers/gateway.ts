@@ -1,6 +1,7 @@
 // Starts the real gateway in-process for integration tests: demo agencies on an ephemeral port, a registry
 // of its own (an embedded database in a fresh folder, or a fresh schema on the test PostgreSQL server)
-// seeded from the demo documents (optionally altered), audit on the test Kafka broker under a fresh topic,
+// seeded from the demo documents (optionally altered), the audit journal in that folder shipped to the test
+// Kafka broker under a fresh topic,
 // and logs captured in memory so tests can read every line.
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -57,8 +58,12 @@ export interface TestGateway {
   readonly topic: string;
   /** The folder of the embedded database and other local files. */
   readonly dataDir: string;
+  /** The audit journal's folder (`<data dir>/audit`). */
+  readonly journalDir: string;
   /** The PostgreSQL schema, when the registry is on the test server. */
   readonly schema: string | undefined;
+  /** Resolves once everything journaled so far has been acknowledged by Kafka. */
+  shipped(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,16 +78,18 @@ export interface TestGatewayOptions {
   readonly databaseUrl?: string;
   /** Extra settings (environment variables), e.g. ESTELAM_AUDIT_ACK_TIMEOUT_MS. */
   readonly env?: Readonly<Record<string, string>>;
-  /** `kafka` (default) or `file`. */
-  readonly audit?: "kafka" | "file";
+  /** `kafka` (default: the journal shipped to the test broker) or `journal` (the journal alone). */
+  readonly audit?: "kafka" | "journal";
   /** A topic created beforehand; by default a fresh one. */
   readonly topic?: string;
+  /** The data folder of an earlier test gateway, to start again on its database and journal. */
+  readonly dataDir?: string;
   /** Process metrics (CPU, memory, event loop) in /metrics; off by default, as they cost a timer. */
   readonly defaultMetrics?: boolean;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const dir = await mkdtemp(join(tmpdir(), "estelam-test-"));
+  const dir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "estelam-test-")));
   const documents = await demoDocuments();
   options.editDocuments?.(documents);
   const seed = join(dir, "seed.json");
@@ -101,10 +108,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ESTELAM_AUDIT_KEY: "integration-test-audit-key-0123456789",
     ESTELAM_AUDIT_TOPIC: topic,
     ESTELAM_AUDIT_TOPIC_PARTITIONS: "1",
-    ESTELAM_AUDIT_FILE: join(dir, "audit.jsonl"),
     ESTELAM_INSTANCE: "test-gateway",
     ESTELAM_SHUTDOWN_GRACE_MS: "2000",
-    ...(options.audit === "file" ? {} : { KAFKA_BROKERS: inject("kafkaBrokers") }),
+    ...(options.audit === "journal" ? {} : { KAFKA_BROKERS: inject("kafkaBrokers") }),
     ...options.env,
   };
   const lines: string[] = [];
@@ -136,8 +142,18 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     client,
     topic,
     dataDir: dir,
+    journalDir: config.audit.journalDir,
     schema,
     logs: { lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) },
+    async shipped(timeoutMs = 20_000) {
+      const shipper = gateway.shipper;
+      if (shipper === undefined) throw new Error("this gateway ships nothing: its journal alone is the trail");
+      const deadline = Date.now() + timeoutMs;
+      while (shipper.backlog() > 0) {
+        if (Date.now() > deadline) throw new Error(`${shipper.backlog()} audit records not shipped within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async close() {
       client.close();
       await gateway.stop(1000);

@@ -1,6 +1,8 @@
-// When the audit trail cannot record, answers are withheld (AUDIT_UNAVAILABLE), readiness drops and no
-// further agency is asked; when it recovers, the held records are delivered and answers flow again. The
-// outage is real: this suite runs its own single-node broker and stops it mid-run.
+// Kafka away does not stop service: the journal keeps the evidence, answers go on, the backlog is reported,
+// and everything is delivered when the broker returns — even for a gateway killed during the outage. A journal
+// that cannot take more (its bound reached) refuses new inquiries at once, before any agency is asked, turns
+// not ready (/readyz and gRPC health), and recovers by itself. The outage is real: this suite runs its own
+// single-node broker on other ports and stops it for 30 s while a gateway answers at load.
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
@@ -9,13 +11,16 @@ import kafkajs from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkHealth, watchHealth } from "../../cli/client.ts";
 import { Code } from "../../core/errors.ts";
-import { startGateway } from "../../gateway/app.ts";
-import { resolveConfig } from "../../gateway/config.ts";
-import { type AuditEvent, AuditEventSchema, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
+import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { InquiryService } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
-import { createLogger } from "../../observability/logger.ts";
+import { createAuditKey } from "../../observability/audit/event.ts";
+import { listSegments } from "../../observability/audit/journal-format.ts";
+import { verifyRecords } from "../../observability/audit/verify.ts";
+import { createInquiryClient, type InquiryClient } from "../helpers/client.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { freePort } from "../helpers/gateway-process.ts";
+import { freePort, type GatewayProcess, shippingBacklog, startGatewayProcess } from "../helpers/gateway-process.ts";
+import { uniqueTopicName } from "../helpers/kafka.ts";
 
 const run = promisify(execFile);
 const SCRIPT = resolve(import.meta.dirname, "../../scripts/kafka.sh");
@@ -27,27 +32,34 @@ const OWN = {
   KAFKA_STATE_DIR: ".cache/kafka-outage-test",
 };
 const OWN_BROKER = `127.0.0.1:${OWN.KAFKA_PORT}`;
+const KEY = "integration-test-audit-key-0123456789";
+const OUTAGE_MS = 30_000;
 
 async function broker(command: "start" | "stop" | "reset"): Promise<void> {
   await run("bash", [SCRIPT, command], { env: { ...process.env, ...OWN }, timeout: 180_000 });
 }
 
-async function readAll(topic: string, atLeast: number): Promise<AuditEvent[]> {
+/** Every record of `topic` on the suite's own broker, with where it is stored. */
+async function readTopic(topic: string): Promise<Array<{ where: string; payload: Buffer }>> {
   const kafka = new kafkajs.Kafka({ brokers: [OWN_BROKER], logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const total = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
   const consumer = kafka.consumer({ groupId: `outage-reader-${Date.now()}`, maxWaitTimeInMs: 200 });
-  const events: AuditEvent[] = [];
+  const records: Array<{ where: string; payload: Buffer }> = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((done, fail) => {
-      const timer = setTimeout(() => fail(new Error(`read ${events.length} of ${atLeast} events`)), 30_000);
+      const timer = setTimeout(() => fail(new Error(`read ${records.length} of ${total} records`)), 60_000);
       void consumer.run({
-        eachMessage: async ({ message }) => {
-          if (message.value !== null) events.push(fromBinary(AuditEventSchema, message.value));
-          if (events.length >= atLeast) {
+        eachMessage: async ({ partition, message }) => {
+          if (message.value !== null) records.push({ where: `${topic}/${partition}@${message.offset}`, payload: message.value });
+          if (records.length >= total) {
             clearTimeout(timer);
-            // Give a duplicate the chance to show up before we stop reading.
-            setTimeout(done, 1500);
+            done();
           }
         },
       });
@@ -55,7 +67,7 @@ async function readAll(topic: string, atLeast: number): Promise<AuditEvent[]> {
   } finally {
     await consumer.disconnect();
   }
-  return events;
+  return records;
 }
 
 const identity = {
@@ -65,92 +77,187 @@ const identity = {
   endUser: "teller-7",
 };
 
-describe("audit trail outage", () => {
-  let t: TestGateway;
+interface Outcome {
+  readonly at: number;
+  readonly ok: boolean;
+  readonly id: string | undefined;
+  readonly reason: string | undefined;
+}
+
+/** Asks at about `perSecond` inquiries a second from `workers` loops until stopped; keeps every outcome. */
+function load(client: () => InquiryClient, perSecond: number, workers = 4): { outcomes: Outcome[]; stop(): Promise<void> } {
+  const outcomes: Outcome[] = [];
+  let stopped = false;
+  const pause = (1000 * workers) / perSecond;
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      const started = Date.now();
+      const result = await client().inquire(identity, { deadlineMs: 3000 });
+      outcomes.push({
+        at: started,
+        ok: result.ok,
+        id: result.ok ? result.response.inquiryId : undefined,
+        reason: result.ok ? undefined : result.status.reason,
+      });
+      await new Promise((r) => setTimeout(r, Math.max(0, pause - (Date.now() - started))));
+    }
+  };
+  const loops = Array.from({ length: workers }, loop);
+  return {
+    outcomes,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe("audit through a Kafka outage", () => {
+  const processes: GatewayProcess[] = [];
+  let small: TestGateway | undefined;
   beforeAll(async () => {
     await broker("reset");
     await broker("start");
-    t = await startTestGateway({ env: { KAFKA_BROKERS: OWN_BROKER, ESTELAM_AUDIT_ACK_TIMEOUT_MS: "1500" } });
   }, 240_000);
   afterAll(async () => {
-    await t?.close();
+    for (const p of processes) p.child.kill("SIGKILL");
+    await small?.close();
     await broker("stop");
   }, 120_000);
 
-  it("withholds answers while Kafka is down, stops asking agencies, then recovers and delivers every record once", async () => {
-    // gRPC health follows readiness: a probe watching the inquiry service sees the outage and the recovery.
+  it("answers throughout a 30 s broker stop at load, survives a kill -9 during it, delivers every record after; a full journal refuses at once and recovers", async () => {
+    const topic = uniqueTopicName("outage");
+    const env = {
+      KAFKA_BROKERS: OWN_BROKER,
+      ESTELAM_AUDIT_TOPIC: topic,
+      ESTELAM_AUDIT_KEY: KEY,
+      ESTELAM_INSTANCE: "outage-gateway",
+      // Small segments, so shipped ones are released during the test.
+      ESTELAM_AUDIT_SEGMENT_BYTES: "65536",
+    };
+    let gateway = await startGatewayProcess(env);
+    processes.push(gateway);
+    let client = createInquiryClient(gateway.grpcAddress, DEMO_API_KEY);
+    // A second gateway whose journal holds only a few records: the outage fills it.
+    small = await startTestGateway({
+      env: { KAFKA_BROKERS: OWN_BROKER, ESTELAM_AUDIT_JOURNAL_MAX_BYTES: "16384", ESTELAM_AUDIT_SEGMENT_BYTES: "2048" },
+    });
     const watched: string[] = [];
-    const watch = watchHealth(t.gateway.grpcAddress, InquiryService.typeName, (status) => watched.push(status));
+    const watch = watchHealth(small.gateway.grpcAddress, InquiryService.typeName, (status) => watched.push(status));
     await expect.poll(() => watched).toEqual(["SERVING"]);
 
-    const before = await t.client.inquire(identity);
-    expect(before.ok).toBe(true);
-
+    const traffic = load(() => client, 60);
+    await sleep(3000);
     await broker("stop");
-    const asked = t.agencies.stats().nocr.received;
-    const during = await t.client.inquire(identity, { deadlineMs: 20_000 });
-    expect(during.ok).toBe(false);
-    if (!during.ok) expect(during.status).toMatchObject({ code: Code.UNAVAILABLE, reason: "AUDIT_UNAVAILABLE", origin: "gateway" });
-    expect(t.agencies.stats().nocr.received).toBe(asked + 1); // asked, but the answer was not released
-    const log = t.logs.parsed().find((l) => l.msg === "inquiry not recorded in the audit trail");
-    expect(log).toMatchObject({ audit: "failed", outcome: "audit_unavailable" });
+    const outageStart = Date.now();
 
-    await expect.poll(async () => (await fetch(`${t.gateway.httpUrl}/readyz`)).status, { timeout: 15_000 }).toBe(503);
-    const body = (await (await fetch(`${t.gateway.httpUrl}/readyz`)).json()) as { checks: Record<string, string> };
-    expect(body.checks.audit).toBe("not_ready");
-    for (const service of ["", InquiryService.typeName]) {
-      expect(await checkHealth(t.gateway.grpcAddress, { service })).toEqual({ ok: true, status: "NOT_SERVING" });
+    // Kafka away: the gateway stays ready and says how much waits in the journal.
+    await sleep(3000);
+    expect((await fetch(`${gateway.httpUrl}/readyz`)).status).toBe(200);
+    expect(await shippingBacklog(gateway.httpUrl)).toBeGreaterThan(50);
+    const readyz = (await (await fetch(`${gateway.httpUrl}/readyz`)).json()) as { details: Record<string, string> };
+    expect(readyz.details.audit).toMatch(/records not yet acknowledged by kafka \(unreachable: they wait in the journal\)/);
+
+    // The small journal fills; from then on a new inquiry is refused at once, before any agency is asked.
+    let refusal: Awaited<ReturnType<TestGateway["client"]["inquire"]>> | undefined;
+    for (let i = 0; i < 200 && refusal === undefined; i++) {
+      const result = await small.client.inquire(identity);
+      if (!result.ok) refusal = result;
     }
-    expect(watched).toEqual(["SERVING", "NOT_SERVING"]);
-    const refused = await t.client.inquire(identity);
+    expect(refusal?.ok).toBe(false);
+    if (refusal !== undefined && !refusal.ok)
+      expect(refusal.status).toMatchObject({ code: Code.UNAVAILABLE, reason: "AUDIT_UNAVAILABLE", origin: "gateway" });
+    const asked = small.agencies.stats().nocr.received;
+    const started = performance.now();
+    const refused = await small.client.inquire(identity);
+    expect(performance.now() - started).toBeLessThan(250);
     expect(!refused.ok && refused.status.reason).toBe("AUDIT_UNAVAILABLE");
-    // The refusal names its inquiry, which has its own audit record below.
-    const refusedIds = refused.ok ? undefined : { inquiryId: refused.status.inquiryId, trackingCode: refused.status.trackingCode };
-    expect(refusedIds?.inquiryId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
-    expect(refusedIds?.trackingCode).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
-    expect(t.agencies.stats().nocr.received).toBe(asked + 1); // refused before any agency was asked
+    expect(small.agencies.stats().nocr.received).toBe(asked);
+    const smallReady = await fetch(`${small.gateway.httpUrl}/readyz`);
+    expect(smallReady.status).toBe(503);
+    const smallBody = (await smallReady.json()) as { checks: Record<string, string>; details: Record<string, string> };
+    expect(smallBody.checks.audit).toBe("not_ready");
+    expect(smallBody.details.audit).toMatch(/at or above its bound of 16384/);
+    for (const service of ["", InquiryService.typeName])
+      expect(await checkHealth(small.gateway.grpcAddress, { service })).toEqual({ ok: true, status: "NOT_SERVING" });
+    expect(watched).toEqual(["SERVING", "NOT_SERVING"]);
 
+    // Half way through the outage the gateway is killed, and started again on the same journal.
+    await sleep(Math.max(0, outageStart + OUTAGE_MS / 2 - Date.now()));
+    const killedAt = Date.now();
+    gateway.child.kill("SIGKILL");
+    await new Promise((done) => gateway.child.once("exit", done));
+    gateway = await startGatewayProcess(env, { dataDir: gateway.dataDir, ports: gateway.ports });
+    processes.push(gateway);
+    const restartedAt = Date.now();
+    client.close();
+    client = createInquiryClient(gateway.grpcAddress, DEMO_API_KEY);
+
+    await sleep(Math.max(0, outageStart + OUTAGE_MS - Date.now()));
     await broker("start");
-    await expect.poll(async () => (await fetch(`${t.gateway.httpUrl}/readyz`)).status, { timeout: 60_000, interval: 500 }).toBe(200);
-    const after = await t.client.inquire(identity);
-    expect(after.ok).toBe(true);
-    expect(await checkHealth(t.gateway.grpcAddress, { service: InquiryService.typeName })).toEqual({ ok: true, status: "SERVING" });
+    const outageEnd = Date.now();
+    await sleep(3000);
+    await traffic.stop();
+    client.close();
+
+    // Answers went on through the outage: outside the restart, no inquiry failed, and every second had answers.
+    const during = traffic.outcomes.filter((o) => o.at >= outageStart && o.at < outageEnd);
+    const aroundRestart = (o: Outcome): boolean => o.at >= killedAt - 3000 && o.at < restartedAt + 1000;
+    expect(during.filter((o) => !o.ok && !aroundRestart(o))).toEqual([]);
+    for (let second = outageStart; second + 1000 <= outageEnd; second += 1000) {
+      if (second + 1000 > killedAt - 3000 && second < restartedAt + 1000) continue;
+      expect(
+        during.filter((o) => o.ok && o.at >= second && o.at < second + 1000).length,
+        `answers in second ${(second - outageStart) / 1000} of the outage`,
+      ).toBeGreaterThan(0);
+    }
+    expect(during.filter((o) => o.ok).length).toBeGreaterThan(OUTAGE_MS / 100);
+
+    // After the broker returns, everything is delivered: the chain on the topic is whole from record 1 to
+    // the last one the journal holds, and every answered inquiry is on it.
+    await expect.poll(() => shippingBacklog(gateway.httpUrl), { timeout: 90_000, interval: 500 }).toBe(0);
+    const stored = await readTopic(topic);
+    const key = createAuditKey(KEY);
+    const report = verifyRecords(stored, new Map([[key.id, key.secret]]));
+    expect(report.breaks).toEqual([]);
+    expect(report.instances.get("outage-gateway")?.first).toBe(1n);
+    const ids = new Set(stored.map((r) => fromBinary(AuditEventSchema, r.payload).inquiryId));
+    const answered = traffic.outcomes.filter((o) => o.ok).map((o) => o.id);
+    expect(answered.filter((id) => id !== undefined && !ids.has(id))).toEqual([]);
+    // Shipped segments were released: the journal holds only what is recent.
+    expect((await listSegments(gateway.journalDir)).length).toBeLessThanOrEqual(2);
+    console.info(
+      `outage test: ${during.filter((o) => o.ok).length} answered during the 30 s outage, ${report.records} records shipped, ${report.duplicates} twice`,
+    );
+
+    // The full journal ships, is released, and the small gateway serves again by itself.
+    await expect.poll(async () => (await fetch(`${small?.gateway.httpUrl}/readyz`)).status, { timeout: 60_000, interval: 500 }).toBe(200);
+    expect(await checkHealth(small.gateway.grpcAddress, { service: InquiryService.typeName })).toEqual({ ok: true, status: "SERVING" });
     await expect.poll(() => watched).toEqual(["SERVING", "NOT_SERVING", "SERVING"]);
     watch.cancel();
-
-    // Every inquiry has exactly one record: the answered ones, the withheld one and the refused one (beside
-    // the record of the registry's first revision).
-    const all = await readAll(t.topic, 5);
-    expect(all.filter((e) => e.registryChange !== undefined)).toHaveLength(1);
-    const events = all.filter((e) => e.registryChange === undefined);
-    const ids = events.map((e) => e.inquiryId);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.length).toBe(4);
-    if (before.ok) expect(ids).toContain(before.response.inquiryId);
-    if (after.ok) expect(ids).toContain(after.response.inquiryId);
-    expect(events.filter((e) => e.outcome === Outcome.ANSWERED)).toHaveLength(3);
-    expect(events.filter((e) => e.faultReason === "AUDIT_UNAVAILABLE")).toHaveLength(1);
-    const refusedEvent = events.find((e) => e.inquiryId === refusedIds?.inquiryId);
-    expect(refusedEvent).toMatchObject({
-      trackingCode: refusedIds?.trackingCode,
-      faultReason: "AUDIT_UNAVAILABLE",
-      outcome: Outcome.FAILED,
-    });
-  }, 240_000);
+    expect((await small.client.inquire(identity)).ok).toBe(true);
+  }, 300_000);
 });
 
-describe("audit trail missing at start-up", () => {
-  it("stops start-up with a message naming the audit trail", async () => {
-    const config = resolveConfig({
-      ESTELAM_GRPC_ADDRESS: "127.0.0.1:0",
-      ESTELAM_HTTP_ADDRESS: "127.0.0.1:0",
-      KAFKA_BROKERS: "127.0.0.1:1",
-      ESTELAM_AUDIT_KEY: "integration-test-audit-key-0123456789",
-    });
-    const started = Date.now();
-    await expect(startGateway({ config, logger: createLogger({ level: "silent" }), defaultMetrics: false })).rejects.toThrow(
-      /audit trail \(kafka\) cannot start/,
+describe("audit at start-up", () => {
+  it("starts without Kafka and answers from the journal; the records wait for the broker", async () => {
+    const t = await startTestGateway({ env: { KAFKA_BROKERS: "127.0.0.1:1" } });
+    try {
+      const answered = await t.client.inquire(identity);
+      expect(answered.ok).toBe(true);
+      expect(t.gateway.shipper?.backlog()).toBeGreaterThanOrEqual(2);
+      expect((await fetch(`${t.gateway.httpUrl}/readyz`)).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("does not start when the journal cannot be opened, and says why", async () => {
+    const file = resolve(import.meta.dirname, "../../package.json");
+    await expect(startTestGateway({ audit: "journal", env: { ESTELAM_AUDIT_JOURNAL_DIR: `${file}/audit` } })).rejects.toThrow(
+      /the audit trail \(journal\) cannot start: the audit journal in .*package\.json\/audit cannot be opened/,
     );
-    expect(Date.now() - started).toBeLessThan(60_000);
   });
 });

@@ -1,5 +1,5 @@
 // The audit trail can be read with tools the project did not write (Kafka's own console consumer, from the
-// development broker's jars) and with `estelam audit tail`, from the Kafka topic or the local audit file.
+// development broker's jars) and with `estelam audit tail`, from the Kafka topic or the local audit journal.
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
@@ -41,6 +41,7 @@ describe("the audit topic", () => {
   beforeAll(async () => {
     t = await startTestGateway();
     ids = await ask(t, 3);
+    await t.shipped();
   });
   afterAll(async () => {
     await t?.close();
@@ -101,12 +102,12 @@ describe("the audit topic", () => {
   });
 });
 
-describe("the local audit file", () => {
+describe("the local audit journal", () => {
   let t: TestGateway;
-  let file: string;
+  let journal: string;
   beforeAll(async () => {
-    t = await startTestGateway({ audit: "file" });
-    file = resolve(t.dataDir, "audit.jsonl");
+    t = await startTestGateway({ audit: "journal" });
+    journal = t.journalDir;
   });
   afterAll(async () => {
     await t?.close();
@@ -114,9 +115,9 @@ describe("the local audit file", () => {
 
   it("is printed by `estelam audit tail`, and followed as new inquiries are answered", async () => {
     const first = await ask(t, 2);
-    const tail = await estelam(["audit", "tail", "--file", file, "-n", "5"]);
+    const tail = await estelam(["audit", "tail", "--journal", journal, "-n", "5"]);
     expect(tail.code).toBe(0);
-    // The file starts with the record of the registry's first revision.
+    // The journal starts with the record of the registry's first revision.
     expect(
       events(tail.stdout)
         .filter((e) => e.registryChange === undefined)
@@ -125,7 +126,7 @@ describe("the local audit file", () => {
 
     // -n 1 first prints the latest event: once it is out, the follower has read the file and any later
     // event must come from following it.
-    const follow = spawnEstelam(["audit", "tail", "--follow", "-n", "1"], { ESTELAM_AUDIT_FILE: file });
+    const follow = spawnEstelam(["audit", "tail", "--follow", "-n", "1"], { ESTELAM_AUDIT_JOURNAL_DIR: journal });
     try {
       await expect.poll(() => events(follow.stdout()).map((e) => e.inquiryId), { timeout: 15_000 }).toEqual([first[1]]);
       const [later] = await ask(t, 1);
@@ -136,9 +137,9 @@ describe("the local audit file", () => {
     expect(await follow.exited).toBe(0);
   });
 
-  it("says in one line when the file cannot be read", async () => {
-    const tail = await estelam(["audit", "tail", "--file", "/nonexistent/audit.jsonl"]);
+  it("says in one line when the journal cannot be read", async () => {
+    const tail = await estelam(["audit", "tail", "--journal", "/nonexistent/audit"]);
     expect(tail.code).toBe(1);
-    expect(tail.stderr).toBe("estelam audit tail: the audit file /nonexistent/audit.jsonl cannot be read: ENOENT\n");
+    expect(tail.stderr).toBe("estelam audit tail: the audit journal /nonexistent/audit cannot be read: ENOENT\n");
   });
 });

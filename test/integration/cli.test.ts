@@ -14,7 +14,7 @@ let t: TestGateway;
 let dir: string;
 let connection: Record<string, string>;
 beforeAll(async () => {
-  t = await startTestGateway({ audit: "file" });
+  t = await startTestGateway({ audit: "journal" });
   dir = await mkdtemp(join(tmpdir(), "estelam-cli-"));
   connection = { ESTELAM_GRPC_ADDRESS: t.gateway.grpcAddress, ESTELAM_API_KEY: KEYS.demoBank };
 });
@@ -111,7 +111,7 @@ describe("estelam registry validate", () => {
     const run = await estelam(["registry", "validate", "-f", DEMO_REGISTRY]);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    expect(run.stdout.trim()).toBe("ok: 28 documents: 7 agencies, 4 inquiry types, 3 bindings, 3 endpoints");
+    expect(run.stdout.trim()).toBe("ok: 90 documents: 14 agencies, 19 inquiry types, 18 bindings, 11 endpoints");
   });
 
   it("lists every problem of a broken set with its file, document and path, and exits 1", async () => {
@@ -143,7 +143,7 @@ describe("estelam registry validate", () => {
   });
 });
 
-describe("estelam inquire-csv", () => {
+describe("estelam inquire --batch", () => {
   it("writes one result row per input row, in order, and never the input identifiers", async () => {
     const invalid = new Set([4, 9, 13, 17]);
     const codes: string[] = [];
@@ -161,10 +161,10 @@ describe("estelam inquire-csv", () => {
 
     const run = await estelam(
       [
-        "inquire-csv",
-        input,
-        "--inquiry-type",
+        "inquire",
         "nocr.identity-match.v1",
+        "--batch",
+        input,
         "--purpose",
         "kyc.account-opening",
         "--end-user",

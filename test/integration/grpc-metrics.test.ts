@@ -4,20 +4,22 @@
 import { execFile } from "node:child_process";
 import { Client, credentials, status as GrpcStatus, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { KEYS, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 let t: TestGateway;
 let raw: Client;
 
 /** One unary call with raw bytes, so the test can send what no generated client would. */
-function rawCall(path: string, body: Buffer): Promise<number> {
+function rawCall(path: string, body: Buffer, apiKey?: string): Promise<number> {
+  const metadata = new Metadata();
+  if (apiKey !== undefined) metadata.set("authorization", `Bearer ${apiKey}`);
   return new Promise((resolve) => {
     raw.makeUnaryRequest(
       path,
       (b: Buffer) => b,
       (b: Buffer) => b,
       body,
-      new Metadata(),
+      metadata,
       { deadline: Date.now() + 10_000 },
       (error: ServiceError | null) => resolve(error?.code ?? GrpcStatus.OK),
     );
@@ -25,7 +27,7 @@ function rawCall(path: string, body: Buffer): Promise<number> {
 }
 
 beforeAll(async () => {
-  t = await startTestGateway({ audit: "file", defaultMetrics: true });
+  t = await startTestGateway({ audit: "journal", defaultMetrics: true });
   raw = new Client(t.gateway.grpcAddress, credentials.createInsecure(), { "grpc.max_send_message_length": 8 << 20 });
   const answered = await t.client.inquire({
     inquiryType: "nocr.identity-match.v1",
@@ -34,7 +36,11 @@ beforeAll(async () => {
     endUser: "teller-7",
   });
   expect(answered.ok).toBe(true);
-  expect(await rawCall("/estelam.inquiry.v1.InquiryService/Inquire", Buffer.alloc(2 << 20, 1))).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+  expect(await rawCall("/estelam.inquiry.v1.InquiryService/Inquire", Buffer.alloc(2 << 20, 1), KEYS.demoBank)).toBe(
+    GrpcStatus.RESOURCE_EXHAUSTED,
+  );
+  // Refused at the edge before grpc-js builds a call: still started and handled.
+  expect(await rawCall("/estelam.inquiry.v1.InquiryService/Inquire", Buffer.alloc(0))).toBe(GrpcStatus.UNAUTHENTICATED);
   expect(await rawCall("/estelam.inquiry.v1.InquiryService/NoSuchMethod", Buffer.alloc(0))).toBe(GrpcStatus.UNIMPLEMENTED);
   expect(await rawCall("/some.caller.typed.this/0012345679", Buffer.alloc(0))).toBe(GrpcStatus.UNIMPLEMENTED);
 });
@@ -55,7 +61,7 @@ async function sample(name: string, labels: Record<string, string>): Promise<num
 
 describe("gRPC server metrics", () => {
   it("count started calls and messages both ways, per method", async () => {
-    await expect.poll(() => sample("grpc_server_started_total", INQUIRE)).toBe(2);
+    await expect.poll(() => sample("grpc_server_started_total", INQUIRE)).toBe(3);
     expect(await sample("grpc_server_msg_received_total", INQUIRE)).toBe(1);
     expect(await sample("grpc_server_msg_sent_total", INQUIRE)).toBe(1);
   });
@@ -63,6 +69,8 @@ describe("gRPC server metrics", () => {
   it("count the calls grpc-js refused itself: an oversized message, a method nobody serves", async () => {
     await expect.poll(() => sample("grpc_server_handled_total", { ...INQUIRE, grpc_code: "ResourceExhausted" })).toBe(1);
     expect(await sample("grpc_server_handled_total", { ...INQUIRE, grpc_code: "OK" })).toBe(1);
+    expect(await sample("grpc_server_handled_total", { ...INQUIRE, grpc_code: "Unauthenticated" })).toBe(1);
+    expect(await sample("estelam_edge_refusals_total", { reason: "credential_missing" })).toBe(1);
     expect(await sample("grpc_server_started_total", UNKNOWN)).toBe(2);
     expect(await sample("grpc_server_handled_total", { ...UNKNOWN, grpc_code: "Unimplemented" })).toBe(2);
     // The path a caller typed never becomes a label.

@@ -98,7 +98,7 @@ describe("http-json connector", () => {
     expect(timeout).toBeLessThanOrEqual(3000);
   });
 
-  it.each(["/not-json", "/array", "/empty", "/huge", "/bad-request"])("%s → AGENCY_BAD_RESPONSE naming the agency", async (path) => {
+  it.each(["/not-json", "/array", "/empty", "/huge"])("%s → AGENCY_BAD_RESPONSE naming the agency", async (path) => {
     expect(await reasonOf(path)).toMatchObject({ reason: "AGENCY_BAD_RESPONSE", agency: "cbi" });
   });
 
@@ -119,5 +119,7 @@ describe("http-json connector", () => {
     const long = await call("/not-found-long");
     expect(long.answer === "not_found" && long.message.length).toBe(500);
     expect(await call("/rejected")).toEqual({ answer: "rejected", message: "account is under court order" });
+    // Any other 4xx is the agency declining too, with its own words.
+    expect(await call("/bad-request")).toEqual({ answer: "rejected", message: "field missing" });
   });
 });

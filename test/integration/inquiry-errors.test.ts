@@ -118,7 +118,7 @@ describe("the bus's and the agency's faults", () => {
   it("registered but not online → UNIMPLEMENTED / NO_ROUTE", async () => {
     const status = await failure(
       await t.client.inquire({
-        inquiryType: "nocr.alive-status.v1",
+        inquiryType: "nocr.marital-status.v1",
         params: { national_code: "0012345679" },
         purpose: "kyc.account-opening",
         endUser: "x",

@@ -16,7 +16,7 @@ const IBANS = [IBAN1, IBAN_BAD];
 const MOBILES = [MOBILE1, MOBILE2];
 
 beforeAll(async () => {
-  t = await startTestGateway({ audit: "file" });
+  t = await startTestGateway({ audit: "journal" });
   const asks: InquireInit[] = [
     {
       inquiryType: "nocr.identity-match.v1",
@@ -99,8 +99,9 @@ describe("metrics", () => {
       "cbi.iban-owner.v1|demo-bank|cbi|answered": 1,
       "cbi.iban-owner.v1|demo-bank|none|invalid_params": 1,
       "unregistered|demo-bank|none|unknown_inquiry_type": 1,
-      "unregistered|unidentified|none|credential_invalid": 1,
     });
+    // The call without a known credential was refused at the gRPC edge, before it became an inquiry.
+    expect(samples.find((s) => s.name === "estelam_edge_refusals_total" && s.labels.reason === "credential_invalid")?.value).toBe(1);
   });
 
   it("have an inquiry latency histogram with fine buckets below 5 ms, and upstream latency per endpoint", async () => {
@@ -121,11 +122,11 @@ describe("metrics", () => {
     expect(upstream?.value).toBe(2);
     expect(samples.some((s) => s.name === "estelam_breaker_state" && s.labels.endpoint === "cbi/main")).toBe(true);
     expect(
-      samples.find((s) => s.name === "estelam_audit_events_total" && s.labels.sink === "file" && s.labels.result === "written")?.value,
-    ).toBe(8 + 1); // eight inquiries, and the registry's first revision
+      samples.find((s) => s.name === "estelam_audit_events_total" && s.labels.sink === "journal" && s.labels.result === "written")?.value,
+    ).toBe(7 + 1); // seven inquiries (the eighth call was refused at the edge), and the registry's first revision
     expect(samples.find((s) => s.name === "estelam_registry_revision")?.value).toBe(1);
     expect(samples.find((s) => s.name === "estelam_registry_stale_seconds")?.value).toBe(0);
-    expect(samples.find((s) => s.name === "estelam_audit_pending_events" && s.labels.sink === "file")?.value).toBe(0);
+    expect(samples.find((s) => s.name === "estelam_audit_pending_events" && s.labels.sink === "journal")?.value).toBe(0);
   });
 
   it("never carry a personal identifier in a label", async () => {
@@ -137,7 +138,7 @@ describe("metrics", () => {
 describe("logs", () => {
   it("hold one JSON line per inquiry with ids, agencies, outcome and timings", () => {
     const lines = t.logs.parsed().filter((l) => l.msg === "inquiry" || l.msg === "inquiry failed");
-    expect(lines).toHaveLength(8);
+    expect(lines).toHaveLength(7);
     for (const id of inquiryIds) {
       const line = lines.find((l) => l.inquiry_id === id);
       expect(line).toMatchObject({ outcome: "answered", requester: "demo-bank", grpc_code: 0, audit: "recorded" });

@@ -147,8 +147,8 @@ describe("PostgreSQL unreachable", () => {
     const viaProxy = new URL(TEST_DATABASE_URL);
     viaProxy.port = String(proxy.port);
     const fast = { ESTELAM_REGISTRY_REFRESH_MS: "200" };
-    direct = await startTestGateway({ audit: "file", database: "postgres", schema, env: fast });
-    cut = await startTestGateway({ audit: "file", database: "postgres", schema, databaseUrl: viaProxy.href, env: fast });
+    direct = await startTestGateway({ audit: "journal", database: "postgres", schema, env: fast });
+    cut = await startTestGateway({ audit: "journal", database: "postgres", schema, databaseUrl: viaProxy.href, env: fast });
     const asked = () => cut?.client.inquire(identity("kyc.account-opening"));
 
     await proxy.cut();

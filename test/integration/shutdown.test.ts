@@ -1,10 +1,10 @@
 // On SIGTERM the gateway stops taking new calls, lets the inquiries in flight finish within the grace
 // period (each with its audit record), and exits cleanly.
-import { readFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { watchHealth } from "../../cli/client.ts";
 import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
 import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
+import { readJournal } from "../helpers/audit-events.ts";
 import { createInquiryClient } from "../helpers/client.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 
@@ -51,10 +51,7 @@ describe("graceful shutdown", () => {
     await watch.ended;
     client.close();
 
-    const records = (await readFile(gateway.auditFile, "utf8"))
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as { inquiryId: string });
+    const records = await readJournal(gateway.journalDir);
     for (const r of results) if (r.ok) expect(records.map((e) => e.inquiryId)).toContain(r.response.inquiryId);
   }, 60_000);
 });

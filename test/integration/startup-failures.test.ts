@@ -26,7 +26,6 @@ interface Ports {
   readonly ESTELAM_GRPC_ADDRESS: string;
   readonly ESTELAM_HTTP_ADDRESS: string;
   readonly ESTELAM_DEMO_AGENCIES_ADDRESS: string;
-  readonly ESTELAM_AUDIT_FILE: string;
   readonly ESTELAM_DATA_DIR: string;
 }
 
@@ -36,7 +35,6 @@ async function ports(): Promise<Ports> {
     ESTELAM_GRPC_ADDRESS: `127.0.0.1:${await freePort()}`,
     ESTELAM_HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,
     ESTELAM_DEMO_AGENCIES_ADDRESS: `127.0.0.1:${await freePort()}`,
-    ESTELAM_AUDIT_FILE: join(dir, "audit.jsonl"),
     ESTELAM_DATA_DIR: dir,
   };
 }

@@ -6,7 +6,9 @@ describe("configuration", () => {
     const config = resolveConfig({}, ["--demo"]);
     expect(config.grpc).toEqual({ host: "127.0.0.1", port: 50051 });
     expect(config.http).toEqual({ host: "127.0.0.1", port: 8080 });
-    expect(config.audit.sink).toBe("file");
+    expect(config.audit.shipper).toBe("none");
+    expect(config.audit.journalDir).toMatch(/\/var\/audit$/);
+    expect(config.audit.journalMaxBytes).toBe(1024 ** 3);
     expect(config.audit.key).toBe(DEMO_AUDIT_KEY);
     expect(config.dataDir).toMatch(/\/var$/);
     expect(config.database.url).toBeUndefined();
@@ -33,9 +35,20 @@ describe("configuration", () => {
     );
   });
 
-  it("sends audit to Kafka when KAFKA_BROKERS is set", () => {
+  it("checks the audit settings: mode, journal bound and folder", () => {
+    const key = { ESTELAM_AUDIT_KEY: "a-long-enough-secret-key" };
+    expect(() => resolveConfig({ ...key, ESTELAM_AUDIT: "maybe", ESTELAM_AUDIT_JOURNAL_MAX_BYTES: "100" })).toThrow(
+      /ESTELAM_AUDIT=maybe must be journal or off[\s\S]*ESTELAM_AUDIT_JOURNAL_MAX_BYTES=100 must be a whole number from 4096/,
+    );
+    const off = resolveConfig({ ...key, ESTELAM_AUDIT: "off", KAFKA_BROKERS: "127.0.0.1:19092" });
+    expect(off.audit).toMatchObject({ mode: "off", shipper: "none" });
+    expect(resolveConfig({ ...key, ESTELAM_AUDIT_JOURNAL_DIR: "/srv/journal" }).audit.journalDir).toBe("/srv/journal");
+    expect(resolveConfig({ ...key, ESTELAM_DATA_DIR: "/srv/estelam" }).audit.journalDir).toBe("/srv/estelam/audit");
+  });
+
+  it("ships the audit journal to Kafka when KAFKA_BROKERS is set", () => {
     const config = resolveConfig({ KAFKA_BROKERS: "127.0.0.1:19092, 127.0.0.1:19094", ESTELAM_AUDIT_KEY: "a-long-enough-secret-key" });
-    expect(config.audit.sink).toBe("kafka");
+    expect(config.audit.shipper).toBe("kafka");
     expect(config.audit.kafka.brokers).toEqual(["127.0.0.1:19092", "127.0.0.1:19094"]);
   });
 

@@ -1,0 +1,187 @@
+// Grant quotas: a Grant may carry `quota: {perSecond, perDay}`; an inquiry over either is refused with
+// RESOURCE_EXHAUSTED / QUOTA_EXCEEDED and a retry hint, before any agency is asked. Quotas are per grant
+// (the asking agency, or its sub-unit, and the inquiry type) and hold across the instances that share a
+// database, as follows:
+//   - per day (a calendar day in Asia/Tehran): exact upper bound. An instance takes units from the shared
+//     count in leases (quota-store.ts, one transaction each) and spends them locally; the shared count never
+//     passes perDay. A lease is 1 unit when perDay ≤ 1000, else perDay / 1000 (at most 1000), so at most
+//     (lease - 1) units per instance may stay unspent at the day's end while another instance refuses.
+//   - per second: approximate. Each instance runs a token bucket refilled at perSecond / n per second (burst
+//     the same), n being the instances that sent a heartbeat within the last 6 s (every `syncMs`). Spread
+//     evenly, the instances together admit about perSecond; a caller that reaches one instance only gets its
+//     1/n part.
+// If the database cannot be reached, the daily quota is not enforced (an inquiry is not refused for the
+// quota store's outage) until it answers again; `estelam_quota_store_errors_total` counts those moments.
+import { EstelamError } from "../core/errors.ts";
+import type { Grant } from "../registry/catalogue.ts";
+import type { InquiryInterceptor } from "./chain.ts";
+import { grantFor } from "./interceptors/authorize.ts";
+import type { QuotaStore } from "./quota-store.ts";
+
+export interface QuotaEvents {
+  onAdmitted?(requester: string, inquiryType: string): void;
+  onRefused?(requester: string, inquiryType: string, window: "second" | "day"): void;
+  onStoreError?(error: Error): void;
+}
+
+export interface QuotasOptions {
+  readonly store: QuotaStore;
+  readonly instance: string;
+  /** False for a database only this process uses (the embedded one): no heartbeat, one instance. */
+  readonly shared: boolean;
+  /** How often the instance's heartbeat (and the count of live instances) is refreshed. */
+  readonly syncMs: number;
+  readonly events?: QuotaEvents;
+  readonly now?: () => number;
+}
+
+export interface Quotas {
+  /** The request path step: refuses an inquiry over its grant's quota. */
+  readonly interceptor: InquiryInterceptor;
+  /** Live instances sharing the per-second quotas, as last seen. */
+  instances(): number;
+  close(): Promise<void>;
+}
+
+interface Bucket {
+  tokens: number;
+  refilledAt: number;
+}
+
+interface DailyLease {
+  day: string;
+  left: number;
+  exhausted: boolean;
+  /** One lease request at a time per grant. */
+  taking: Promise<void> | undefined;
+}
+
+const TEHRAN_DAY = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tehran", year: "numeric", month: "2-digit", day: "2-digit" });
+
+/** The calendar day in Tehran, e.g. `2026-11-23`. */
+export function tehranDay(ms: number): string {
+  return TEHRAN_DAY.format(ms);
+}
+
+/** Milliseconds until the next midnight in Tehran (Iran keeps UTC+03:30 all year). */
+export function msUntilTehranMidnight(ms: number): number {
+  const offset = 3.5 * 3600_000;
+  const day = 86_400_000;
+  return day - ((ms + offset) % day);
+}
+
+function leaseSize(perDay: number): number {
+  return perDay <= 1000 ? 1 : Math.min(1000, Math.floor(perDay / 1000));
+}
+
+function grantKey(grant: Grant): string {
+  return grant.name;
+}
+
+export function createQuotas(options: QuotasOptions): Quotas {
+  const { store, events = {} } = options;
+  const now = options.now ?? Date.now;
+  const buckets = new Map<string, Bucket>();
+  const leases = new Map<string, DailyLease>();
+  let instances = 1;
+  let closed = false;
+
+  const sync = async (): Promise<void> => {
+    try {
+      instances = await store.heartbeat(options.instance);
+    } catch (error) {
+      events.onStoreError?.(error as Error);
+    }
+  };
+  const ready = options.shared ? sync() : Promise.resolve();
+  const timer = options.shared ? setInterval(() => void sync(), options.syncMs) : undefined;
+  timer?.unref();
+
+  function checkSecond(grant: Grant, perSecond: number): number | undefined {
+    const rate = perSecond / instances;
+    const burst = Math.max(1, rate);
+    const at = now();
+    const key = grantKey(grant);
+    let bucket = buckets.get(key);
+    if (bucket === undefined) {
+      bucket = { tokens: burst, refilledAt: at };
+      buckets.set(key, bucket);
+    }
+    bucket.tokens = Math.min(burst, bucket.tokens + ((at - bucket.refilledAt) / 1000) * rate);
+    bucket.refilledAt = at;
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return undefined;
+    }
+    return Math.ceil(((1 - bucket.tokens) / rate) * 1000);
+  }
+
+  async function takeDay(grant: Grant, perDay: number): Promise<boolean> {
+    const key = grantKey(grant);
+    const day = tehranDay(now());
+    let lease = leases.get(key);
+    if (lease === undefined || lease.day !== day) {
+      lease = { day, left: 0, exhausted: false, taking: undefined };
+      leases.set(key, lease);
+    }
+    const current = lease;
+    while (current.left === 0 && !current.exhausted) {
+      current.taking ??= (async () => {
+        try {
+          const got = await store.takeDaily(key, day, leaseSize(perDay), perDay);
+          if (got === 0) current.exhausted = true;
+          current.left += got;
+        } catch (error) {
+          events.onStoreError?.(error as Error);
+          // The store is away: the daily quota is not enforced meanwhile.
+          current.left += 1;
+        } finally {
+          current.taking = undefined;
+        }
+      })();
+      await current.taking;
+    }
+    if (current.left === 0) return false;
+    current.left -= 1;
+    return true;
+  }
+
+  const interceptor: InquiryInterceptor = (next) => async (ctx) => {
+    const credential = ctx.credential;
+    const type = ctx.inquiryType;
+    if (credential === undefined || type === undefined) throw new EstelamError("INTERNAL", "quotas reached before authorization");
+    const grant = grantFor(ctx.snapshot, credential, type.id);
+    const { perSecond, perDay } = grant.quota;
+    if (perSecond !== undefined) {
+      const waitMs = checkSecond(grant, perSecond);
+      if (waitMs !== undefined) {
+        events.onRefused?.(credential.agency, type.id, "second");
+        throw new EstelamError(
+          "QUOTA_EXCEEDED",
+          `grant '${grant.name}' allows ${perSecond} inquiries per second${instances > 1 ? ` (${instances} gateway instances share it)` : ""}`,
+          { retryAfterMs: waitMs },
+        );
+      }
+    }
+    if (perDay !== undefined && !(await takeDay(grant, perDay))) {
+      events.onRefused?.(credential.agency, type.id, "day");
+      throw new EstelamError("QUOTA_EXCEEDED", `grant '${grant.name}' allows ${perDay} inquiries per day and they are used up`, {
+        retryAfterMs: msUntilTehranMidnight(now()),
+      });
+    }
+    if (perSecond !== undefined || perDay !== undefined) events.onAdmitted?.(credential.agency, type.id);
+    return next(ctx);
+  };
+
+  return {
+    interceptor,
+    instances: () => instances,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      await ready;
+      if (options.shared) await store.leave(options.instance).catch((error: unknown) => events.onStoreError?.(error as Error));
+    },
+  };
+}

@@ -1,0 +1,122 @@
+// Follows the local journal into the audit index (audit-index.ts), in the background: each batch of durable
+// records is indexed in one transaction together with the position reached, so a restart resumes exactly
+// there and nothing is indexed twice. The indexer never holds journal segments: if the database is away
+// long enough for shipped segments to be deleted meanwhile, the records it missed are indexed from the Kafka
+// topic (`estelam audit index --brokers`), and a warning says so. It never holds up an answer either.
+import { fromBinary } from "@bufbuild/protobuf";
+import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
+import type { AuditIndex } from "./audit-index.ts";
+import type { AuditJournal, JournalPosition } from "./journal.ts";
+import { createJournalCursor, type JournalCursor, startPosition } from "./journal-cursor.ts";
+
+export interface JournalIndexerEvents {
+  onIndexed?(count: number, seconds: number): void;
+  onError?(error: Error): void;
+  /** Records between `from` and `to` (sequences) were gone from the journal before they were indexed. */
+  onSkipped?(from: bigint, to: bigint): void;
+}
+
+export interface JournalIndexer {
+  start(): Promise<void>;
+  /** Records durable in the journal and not yet indexed. */
+  lag(): number;
+  close(): Promise<void>;
+}
+
+const MAX_BATCH_BYTES = 512 * 1024;
+/**
+ * Pause after a batch that did not fill: the index is written in few, large transactions (each costs the
+ * gateway's thread the same whatever its size), not one per inquiry, and follows within about this long.
+ */
+const INDEX_INTERVAL_MS = 500;
+
+function parsePosition(text: string | undefined): JournalPosition | undefined {
+  if (text === undefined) return undefined;
+  const parsed = JSON.parse(text) as { segment: string; offset: number; sequence: string };
+  return { segment: parsed.segment, offset: parsed.offset, sequence: BigInt(parsed.sequence) };
+}
+
+export function createJournalIndexer(options: {
+  readonly journal: AuditJournal;
+  readonly index: AuditIndex;
+  /** The source's name in the index, e.g. `journal:<instance>`. */
+  readonly source: string;
+  readonly events?: JournalIndexerEvents;
+}): JournalIndexer {
+  const { journal, index, source, events } = options;
+  let cursor: JournalCursor | undefined;
+  let stopping = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let failures = 0;
+  let stopWait: (() => void) | undefined;
+
+  /** Waits `ms`; a new commit ends the wait early when `wakeable`; closing always does. */
+  const pause = (ms: number, wakeable = true): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        wake = undefined;
+        stopWait = undefined;
+        resolve();
+      }
+      wake = wakeable ? done : undefined;
+      stopWait = done;
+    });
+
+  async function run(): Promise<void> {
+    while (!stopping && cursor !== undefined) {
+      try {
+        const batch = await cursor.next(MAX_BATCH_BYTES);
+        if (batch === undefined) {
+          await pause(1000);
+          continue;
+        }
+        const started = performance.now();
+        const { segment, offset, sequence } = batch.end;
+        await index.add(
+          batch.records.map((r) => r.payload),
+          { name: source, position: JSON.stringify({ segment, offset, sequence: sequence.toString() }) },
+        );
+        cursor.advance(batch.end);
+        events?.onIndexed?.(batch.records.length, (performance.now() - started) / 1000);
+        failures = 0;
+        if (batch.end.offset - (batch.records[0]?.offset ?? 0) < MAX_BATCH_BYTES / 2) await pause(INDEX_INTERVAL_MS, false);
+      } catch (thrown) {
+        failures += 1;
+        events?.onError?.(thrown instanceof Error ? thrown : new Error(String(thrown)));
+        if (stopping) return;
+        await pause(Math.min(5000, 100 * 2 ** Math.min(failures - 1, 10)));
+      }
+    }
+  }
+
+  return {
+    async start() {
+      if (loop !== undefined) return;
+      const saved = parsePosition(await index.position(source));
+      const start = await startPosition(journal.dir, saved);
+      if (saved !== undefined && start.segment !== saved.segment) {
+        const first = BigInt(start.segment.replace(/\.seg$/, ""));
+        if (first > saved.sequence + 1n) events?.onSkipped?.(saved.sequence + 1n, first - 1n);
+      }
+      cursor = createJournalCursor(
+        journal.dir,
+        () => journal.committed(),
+        start,
+        (payload) => fromBinary(AuditEventSchema, payload).sequence,
+      );
+      unsubscribe = journal.onCommit(() => wake?.());
+      loop = run();
+    },
+    lag: () => Number(journal.committed().sequence - (cursor?.position().sequence ?? 0n)),
+    async close() {
+      stopping = true;
+      unsubscribe?.();
+      stopWait?.();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,350 @@
+// The audit journal: the local, append-only, durable trail every evidence record is written to before the
+// answer it accounts for leaves the gateway. Records are sealed into a hash chain (journal-format.ts),
+// framed with a checksum and appended to segment files; appends that arrive while a write is on its way are
+// written together in one durable write (the segments are open with O_DSYNC: write + fdatasync in one call),
+// so durability costs one disk sync per batch (group commit), not one per inquiry. A shipper (shipper.ts) sends the journal on to Kafka and releases segments once Kafka has
+// them; without one, the journal is the trail.
+//
+// When the journal cannot be written (disk full, I/O error) or holds more than its bound, it says so at once:
+// `ready()` turns false (the gateway refuses new inquiries before asking any agency) and appends are refused
+// without waiting. A small reserve above the bound still takes the records of inquiries already under way and
+// of the refusals themselves. It recovers by itself: a failed disk is probed every second, and the bound
+// clears as shipped segments are released.
+import { constants } from "node:fs";
+import { type FileHandle, mkdir, open, readFile, stat, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fromBinary } from "@bufbuild/protobuf";
+import { EstelamError } from "../../core/errors.ts";
+import { type AuditEvent, AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
+import type { AuditKey } from "./event.ts";
+import { frameRecord, listSegments, parseRecords, sealEvent, segmentName } from "./journal-format.ts";
+import type { AuditSink, AuditSinkEvents } from "./sink.ts";
+
+export interface AuditJournalOptions {
+  /** Folder of the segment files (and the shipper's checkpoint); created at start. */
+  readonly dir: string;
+  /** The key that seals the chain (the audit key; its id is in every record). */
+  readonly key: AuditKey;
+  /** Bytes the journal may hold; above it the gateway refuses new inquiries. Default 1 GiB. */
+  readonly maxBytes?: number;
+  /** A segment is closed and a new one started once it holds this many bytes. Default 64 MiB. */
+  readonly segmentBytes?: number;
+  /** How long an append may wait for its sync before it is refused. Default 5000. */
+  readonly ackTimeoutMs?: number;
+  /** How often a failed journal is probed for recovery. Default 1000. */
+  readonly probeIntervalMs?: number;
+}
+
+/** Where the journal's durable end is: the segment, the byte offset after its last synced record, that record's sequence. */
+export interface JournalPosition {
+  readonly segment: string;
+  readonly offset: number;
+  readonly sequence: bigint;
+}
+
+export interface AuditJournal extends AuditSink {
+  readonly dir: string;
+  /** The end of what is durable. */
+  committed(): JournalPosition;
+  /** Calls `listener` after each sync; returns a function that stops it. */
+  onCommit(listener: () => void): () => void;
+  /**
+   * Registers a reader (the shipper, the index) that needs the segments from `segment` on: nothing it has not
+   * released is deleted.
+   */
+  hold(reader: string, segment: string): void;
+  /** The reader is done with the segments before `segment`; those no reader holds are deleted (never the one being written). */
+  release(segment: string, reader: string): Promise<void>;
+  /** Bytes in the journal's segments. */
+  bytes(): number;
+  /** Why the journal is not ready, or undefined when it is. */
+  problem(): string | undefined;
+}
+
+interface Pending {
+  readonly record: Buffer;
+  readonly sequence: bigint;
+  readonly digest: Uint8Array;
+  resolve: (() => void) | undefined;
+  reject: ((error: Error) => void) | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface Segment {
+  readonly name: string;
+  size: number;
+}
+
+const PROBE_BYTES = 4096;
+
+function settle(entry: Pending, error?: Error): void {
+  if (entry.timer !== undefined) clearTimeout(entry.timer);
+  entry.timer = undefined;
+  const { resolve, reject } = entry;
+  entry.resolve = undefined;
+  entry.reject = undefined;
+  if (error === undefined) resolve?.();
+  else reject?.(error);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The last record of the journal before `segments[index]` (inclusive), read from disk. */
+async function lastEvent(dir: string, segments: readonly Segment[], index: number): Promise<AuditEvent | undefined> {
+  for (let i = index; i >= 0; i--) {
+    const segment = segments[i] as Segment;
+    const { records } = parseRecords(await readFile(join(dir, segment.name)));
+    const last = records.at(-1);
+    if (last !== undefined) return fromBinary(AuditEventSchema, last.payload);
+  }
+  return undefined;
+}
+
+export function createAuditJournal(options: AuditJournalOptions, events?: AuditSinkEvents): AuditJournal {
+  const { dir, key } = options;
+  const maxBytes = options.maxBytes ?? 1024 ** 3;
+  const segmentBytes = options.segmentBytes ?? 64 * 1024 ** 2;
+  const ackTimeoutMs = options.ackTimeoutMs ?? 5000;
+  const probeIntervalMs = options.probeIntervalMs ?? 1000;
+  const hardLimit = maxBytes + Math.max(PROBE_BYTES, Math.floor(maxBytes / 8));
+
+  const segments: Segment[] = [];
+  let handle: FileHandle | undefined;
+  let total = 0;
+  let queuedBytes = 0;
+  let queue: Pending[] = [];
+  let writing = false;
+  let writeStartedAt = 0;
+  let failure: Error | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  // The chain's head as written (committed) and as sealed (including what is queued).
+  let committedSequence = 0n;
+  let committedDigest: Uint8Array = new Uint8Array();
+  let nextSequence = 1n;
+  let headDigest: Uint8Array = new Uint8Array();
+  const listeners = new Set<() => void>();
+  const holds = new Map<string, string>();
+
+  const active = (): Segment => segments.at(-1) as Segment;
+
+  function refuse(reason: "timeout" | "full" | "failed" | "closed", message: string): EstelamError {
+    events?.onRefused?.(reason);
+    return new EstelamError("AUDIT_UNAVAILABLE", message);
+  }
+
+  async function openSegment(first: bigint): Promise<void> {
+    const name = segmentName(first);
+    const fresh = await open(join(dir, name), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC);
+    await syncDir(dir);
+    const old = handle;
+    handle = fresh;
+    segments.push({ name, size: 0 });
+    await old?.close();
+  }
+
+  function fail(error: Error, batch: readonly Pending[]): void {
+    failure = error;
+    events?.onWriteError?.(error);
+    // The batch and everything sealed after it are refused, and the chain resumes from the last durable record.
+    const refused = [...batch, ...queue];
+    queue = [];
+    queuedBytes = 0;
+    nextSequence = committedSequence + 1n;
+    headDigest = committedDigest;
+    const message = `the audit journal in ${dir} cannot be written (${error.message}); nothing is answered until it can`;
+    for (const entry of refused) settle(entry, refuse("failed", message));
+    probeTimer ??= setInterval(() => void probe(), probeIntervalMs);
+  }
+
+  async function probe(): Promise<void> {
+    if (closed || failure === undefined || writing) return;
+    const path = join(dir, ".probe");
+    try {
+      await handle?.truncate(active().size);
+      const file = await open(path, "w");
+      try {
+        await file.write(Buffer.alloc(PROBE_BYTES));
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+      await unlink(path);
+      failure = undefined;
+      clearInterval(probeTimer);
+      probeTimer = undefined;
+    } catch {
+      await unlink(path).catch(() => {});
+    }
+  }
+
+  async function pump(): Promise<void> {
+    if (writing) return;
+    writing = true;
+    try {
+      while (queue.length > 0 && failure === undefined && handle !== undefined) {
+        const batch = queue;
+        queue = [];
+        queuedBytes = 0;
+        const buffer = batch.length === 1 ? (batch[0] as Pending).record : Buffer.concat(batch.map((e) => e.record));
+        writeStartedAt = performance.now();
+        try {
+          if (active().size > 0 && active().size + buffer.length > segmentBytes) await openSegment((batch[0] as Pending).sequence);
+          const segment = active();
+          let offset = 0;
+          while (offset < buffer.length) {
+            // The segment is open with O_DSYNC: a write returns once its data is on disk (as write + fdatasync
+            // would, in one call).
+            const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset, segment.size + offset);
+            offset += bytesWritten;
+          }
+          segment.size += buffer.length;
+          total += buffer.length;
+        } catch (thrown) {
+          fail(thrown instanceof Error ? thrown : new Error(String(thrown)), batch);
+          break;
+        }
+        const last = batch.at(-1) as Pending;
+        committedSequence = last.sequence;
+        committedDigest = last.digest;
+        events?.onWritten?.(batch.length, (performance.now() - writeStartedAt) / 1000);
+        for (const entry of batch) settle(entry);
+        for (const listener of listeners) listener();
+      }
+    } finally {
+      writing = false;
+      writeStartedAt = 0;
+    }
+  }
+
+  function stalled(): boolean {
+    return writeStartedAt > 0 && performance.now() - writeStartedAt > ackTimeoutMs;
+  }
+
+  function problem(): string | undefined {
+    if (closed) return "the audit journal is closed";
+    if (handle === undefined) return "the audit journal is not started";
+    if (failure !== undefined) return `the audit journal cannot be written: ${failure.message}`;
+    if (total >= maxBytes) return `the audit journal holds ${total} bytes, at or above its bound of ${maxBytes}`;
+    if (stalled()) return `a write to the audit journal has not finished within ${ackTimeoutMs} ms`;
+    return undefined;
+  }
+
+  return {
+    kind: "journal",
+    dir,
+
+    async start(): Promise<void> {
+      if (handle !== undefined) return;
+      try {
+        await mkdir(dir, { recursive: true });
+        for (const { name } of await listSegments(dir)) segments.push({ name, size: (await stat(join(dir, name))).size });
+        if (segments.length === 0) {
+          await openSegment(1n);
+          return;
+        }
+        // A crash may have left the end of the last segment half written (never acknowledged): keep those
+        // bytes aside for inspection and continue from the last whole record.
+        const last = active();
+        const path = join(dir, last.name);
+        const content = await readFile(path);
+        const parsed = parseRecords(content);
+        if (parsed.validBytes < content.length) {
+          await writeFile(`${path}.torn-${Date.now()}`, content.subarray(parsed.validBytes));
+          const file = await open(path, "r+");
+          await file.truncate(parsed.validBytes).finally(() => file.close());
+          last.size = parsed.validBytes;
+        }
+        for (const segment of segments) total += segment.size;
+        const head = await lastEvent(dir, segments, segments.length - 1);
+        committedSequence = head?.sequence ?? 0n;
+        committedDigest = head?.chainDigest ?? new Uint8Array();
+        nextSequence = committedSequence + 1n;
+        headDigest = committedDigest;
+        handle = await open(path, constants.O_RDWR | constants.O_DSYNC);
+      } catch (error) {
+        throw new EstelamError("AUDIT_UNAVAILABLE", `the audit journal in ${dir} cannot be opened: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    },
+
+    append(event: AuditEvent): Promise<void> {
+      if (closed) return Promise.reject(refuse("closed", "the audit journal is closed"));
+      if (handle === undefined) return Promise.reject(refuse("closed", "the audit journal is not started"));
+      if (failure !== undefined)
+        return Promise.reject(refuse("failed", `the audit journal in ${dir} cannot be written: ${failure.message}`));
+      const sequence = nextSequence;
+      const record = frameRecord(sealEvent(event, sequence, headDigest, key.secret));
+      if (total + queuedBytes + record.length > hardLimit)
+        return Promise.reject(refuse("full", `the audit journal in ${dir} is full (${total} bytes, bound ${maxBytes})`));
+      nextSequence += 1n;
+      headDigest = event.chainDigest;
+      queuedBytes += record.length;
+      return new Promise<void>((resolve, reject) => {
+        const entry: Pending = { record, sequence, digest: event.chainDigest, resolve, reject, timer: undefined };
+        entry.timer = setTimeout(() => {
+          entry.timer = undefined;
+          // The record stays queued and is still written; the caller is told it was not durable in time.
+          settle(entry, refuse("timeout", `the audit journal did not sync the record within ${ackTimeoutMs} ms`));
+        }, ackTimeoutMs);
+        queue.push(entry);
+        void pump();
+      });
+    },
+
+    ready: () => problem() === undefined,
+    problem,
+    pending: () => queue.length,
+    bytes: () => total,
+
+    committed(): JournalPosition {
+      const segment = active();
+      return { segment: segment?.name ?? segmentName(1n), offset: segment?.size ?? 0, sequence: committedSequence };
+    },
+
+    onCommit(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    hold(reader, segment) {
+      holds.set(reader, segment);
+    },
+
+    async release(segment, reader): Promise<void> {
+      holds.set(reader, segment);
+      const until = [...holds.values()].reduce((a, b) => (a < b ? a : b), segment);
+      while (segments.length > 1 && (segments[0] as Segment).name < until) {
+        const old = segments[0] as Segment;
+        await unlink(join(dir, old.name)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== "ENOENT") throw error;
+        });
+        segments.shift();
+        total -= old.size;
+      }
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      // What is queued is written before the file closes.
+      const deadline = performance.now() + ackTimeoutMs;
+      while ((queue.length > 0 || writing) && failure === undefined && performance.now() < deadline)
+        await new Promise((r) => setTimeout(r, 5));
+      closed = true;
+      clearInterval(probeTimer);
+      for (const entry of queue) settle(entry, refuse("closed", "the audit journal closed before the record was written"));
+      queue = [];
+      const file = handle;
+      handle = undefined;
+      await file?.close();
+    },
+  };
+}

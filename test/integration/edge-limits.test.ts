@@ -1,0 +1,217 @@
+// Each limit of the gRPC edge, one at a time, through real sockets (node:http2 for what a gRPC library would
+// not send): the streams per connection a caller is told, a header list over the limit, a stream that does
+// not deliver its message in time, a connection over the process's limit, a connection that makes the edge
+// refuse stream after stream, the calls in flight per caller and per process, and shedding when memory runs
+// short. Each refusal is a catalogued status (RESOURCE_EXHAUSTED / OVERLOADED with a retry hint) or a reset.
+import { type ClientHttp2Session, connect, constants } from "node:http2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "../../core/errors.ts";
+import { createInquiryClient } from "../helpers/client.ts";
+import { KEYS, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { grpcFrame } from "../helpers/h2-abuse.ts";
+
+const ADMISSION_MS = 300;
+const SEND_TIMEOUT_MS = 500;
+let t: TestGateway;
+
+beforeAll(async () => {
+  t = await startTestGateway({
+    audit: "journal",
+    env: {
+      ESTELAM_GRPC_ADMISSION_MS: String(ADMISSION_MS),
+      ESTELAM_GRPC_SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS),
+      ESTELAM_GRPC_MAX_STREAMS_PER_CONNECTION: "50",
+      ESTELAM_GRPC_MAX_HEADER_BYTES: "4096",
+      ESTELAM_GRPC_MAX_CONNECTIONS: "6",
+      ESTELAM_GRPC_MAX_IN_FLIGHT_PER_CALLER: "2",
+      ESTELAM_GRPC_MAX_STRIKES_PER_CONNECTION: "20",
+    },
+  });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const address = {
+  inquiryType: "post.address-by-postcode.v1",
+  params: { postal_code: "1193653471" },
+  purpose: "kyc.address-verification",
+  endUser: "teller-7",
+};
+
+async function refusals(reason: string): Promise<number> {
+  return (await scrapeMetrics(t.gateway)).find((s) => s.name === "estelam_edge_refusals_total" && s.labels.reason === reason)?.value ?? 0;
+}
+
+function session(): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const s = connect(`http://${t.gateway.grpcAddress}`);
+    s.once("remoteSettings", () => resolve(s));
+    s.once("error", reject);
+    s.once("close", () => reject(new Error("the connection was closed")));
+  });
+}
+
+const headers = (extra: Record<string, string> = {}) => ({
+  ":method": "POST",
+  ":path": "/estelam.inquiry.v1.InquiryService/Inquire",
+  "content-type": "application/grpc",
+  te: "trailers",
+  authorization: `Bearer ${KEYS.demoBank}`,
+  ...extra,
+});
+
+/** Opens a stream and reports how it ended: a gRPC status, or a reset code. `end` half-closes after `body`. */
+function outcome(
+  s: ClientHttp2Session,
+  h: Record<string, string>,
+  body?: Buffer,
+  end = false,
+): Promise<{ status?: string; rst?: number; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const stream = s.request(h, { endStream: false });
+    let status: string | undefined;
+    stream.on("response", (r) => (status ??= r["grpc-status"] as string | undefined));
+    stream.on("trailers", (r) => (status ??= r["grpc-status"] as string | undefined));
+    stream.on("error", () => undefined);
+    stream.on("data", () => undefined);
+    stream.on("close", () =>
+      resolve({ ...(status === undefined ? { rst: stream.rstCode } : { status }), ms: performance.now() - started }),
+    );
+    if (end) stream.end(body);
+    else if (body !== undefined) stream.write(body);
+  });
+}
+
+describe("limits per connection", () => {
+  it("tells each connection how many streams it may open", async () => {
+    const s = await session();
+    expect(s.remoteSettings.maxConcurrentStreams).toBe(50);
+    s.destroy();
+  });
+
+  it("refuses a stream whose header list is over the limit, and keeps serving the connection", async () => {
+    const s = await session();
+    const big = await outcome(s, headers({ "x-padding": "p".repeat(8000) }));
+    expect(big.status).toBeUndefined();
+    expect(big.rst).toBeGreaterThan(0);
+    // The same connection still carries a call (this one refused at once for its unknown key).
+    const normal = await outcome(s, headers({ authorization: "Bearer not-a-registered-key-000" }));
+    expect(normal.status).toBe(String(Code.UNAUTHENTICATED));
+    s.destroy();
+  });
+
+  it(`resets a stream that has not delivered its message within ${ADMISSION_MS} ms`, async () => {
+    const before = await refusals("admission_timeout");
+    const s = await session();
+    const partial = Buffer.alloc(5 + 10);
+    partial.writeUInt32BE(200, 1);
+    const [idle, half] = await Promise.all([outcome(s, headers()), outcome(s, headers(), partial)]);
+    for (const ended of [idle, half]) {
+      expect(ended.rst).toBe(constants.NGHTTP2_CANCEL);
+      expect(ended.ms).toBeGreaterThanOrEqual(ADMISSION_MS - 20);
+      expect(ended.ms).toBeLessThan(ADMISSION_MS + 1500);
+    }
+    expect(await refusals("admission_timeout")).toBe(before + 2);
+    s.destroy();
+  });
+
+  it(`resets a stream whose answer the caller has not read within ${SEND_TIMEOUT_MS} ms`, async () => {
+    const before = await refusals("send_timeout");
+    // A caller that never reads: its flow-control window is 0, so not one byte of the answer can be sent.
+    const s = await new Promise<ClientHttp2Session>((resolve, reject) => {
+      const c = connect(`http://${t.gateway.grpcAddress}`, { settings: { initialWindowSize: 0 } });
+      c.once("remoteSettings", () => resolve(c));
+      c.once("error", reject);
+    });
+    const ended = await outcome(
+      s,
+      headers({ ":path": "/estelam.inquiry.v1.InquiryService/ListAllowedInquiries" }),
+      grpcFrame(new Uint8Array(0)),
+      true,
+    );
+    expect(ended.rst).toBe(constants.NGHTTP2_CANCEL);
+    expect(ended.ms).toBeGreaterThanOrEqual(SEND_TIMEOUT_MS - 20);
+    expect(ended.ms).toBeLessThan(SEND_TIMEOUT_MS + 1500);
+    expect(await refusals("send_timeout")).toBe(before + 1);
+    s.destroy();
+  });
+
+  it("closes a connection that makes the edge refuse stream after stream (GOAWAY ENHANCE_YOUR_CALM)", async () => {
+    const s = await session();
+    const goaway = new Promise<number>((resolve) => s.once("goaway", (code) => resolve(code)));
+    s.on("error", () => undefined);
+    const anonymous = { ...headers(), authorization: "" };
+    const ends = await Promise.all(
+      Array.from({ length: 30 }, () => outcome(s, anonymous, grpcFrame(new Uint8Array(0))).catch(() => ({ ms: 0 }))),
+    );
+    expect(await goaway).toBe(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    expect(ends.filter((e) => "status" in e && e.status === String(Code.UNAUTHENTICATED)).length).toBeGreaterThanOrEqual(19);
+    expect(await refusals("connection_strikes")).toBeGreaterThanOrEqual(1);
+    s.destroy();
+  });
+});
+
+describe("limits per process and per caller", () => {
+  it("closes connections over the process's limit at once", async () => {
+    const open: ClientHttp2Session[] = [];
+    // The test's own client may hold a connection; open until one is refused.
+    let refused = false;
+    for (let i = 0; i < 8 && !refused; i++) {
+      try {
+        const s = await session();
+        await outcome(s, headers({ authorization: "Bearer not-a-registered-key-000" }));
+        open.push(s);
+      } catch {
+        refused = true;
+      }
+    }
+    expect(refused).toBe(true);
+    expect(open.length).toBeLessThanOrEqual(6);
+    expect(await refusals("connection_limit")).toBeGreaterThanOrEqual(1);
+    for (const s of open) s.destroy();
+  });
+
+  it("answers OVERLOADED with a retry hint to a caller over its calls in flight, while another caller is served", async () => {
+    await new Promise((r) => setTimeout(r, 200)); // the previous test's connections are gone
+    t.agencies.faults.set({ agency: "post", mode: "ok", latencyMs: 400 });
+    try {
+      const bank = createInquiryClient(t.gateway.grpcAddress, KEYS.demoBank);
+      const counter = createInquiryClient(t.gateway.grpcAddress, KEYS.counterOffice);
+      const [a, b, c, other] = await Promise.all([
+        bank.inquire(address),
+        bank.inquire(address),
+        bank.inquire(address),
+        counter.inquire({ ...address, purpose: "counter.service-request" }),
+      ]);
+      const results = [a, b, c];
+      expect(results.filter((r) => r.ok)).toHaveLength(2);
+      const refused = results.find((r) => !r.ok);
+      expect(refused !== undefined && !refused.ok && refused.status).toMatchObject({
+        code: Code.RESOURCE_EXHAUSTED,
+        reason: "OVERLOADED",
+        origin: "gateway",
+        retryAfterMs: 1000,
+      });
+      expect(other.ok).toBe(true);
+      bank.close();
+      counter.close();
+    } finally {
+      t.agencies.faults.reset();
+    }
+  });
+});
+
+describe("shedding", () => {
+  it("refuses new calls with OVERLOADED while the heap is over its threshold, and says so in /metrics", async () => {
+    const shedding = await startTestGateway({ audit: "journal", env: { ESTELAM_SHED_MEMORY_PERCENT: "1" } });
+    try {
+      await expect.poll(async () => (await scrapeMetrics(shedding.gateway)).find((s) => s.name === "estelam_edge_shedding")?.value).toBe(1);
+      const refused = await shedding.client.inquire(address);
+      expect(!refused.ok && refused.status).toMatchObject({ code: Code.RESOURCE_EXHAUSTED, reason: "OVERLOADED", retryAfterMs: 1000 });
+    } finally {
+      await shedding.close();
+    }
+  });
+});

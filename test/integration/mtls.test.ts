@@ -1,0 +1,176 @@
+// Agency identity by certificate over real mutual TLS. Certificates come from scripts/dev-ca.sh (openssl):
+// the gateway serves TLS with a client CA and refuses API keys (ESTELAM_GRPC_API_KEYS=false). A registered
+// certificate (by subject, or by SHA-256 fingerprint) asks as its agency; an expired one and one from an
+// unknown CA never complete the handshake; one the registry stops naming is refused with CREDENTIAL_INVALID
+// from the next revision on; an API key is refused even over TLS.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Client, credentials, Metadata, status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unary } from "../../cli/client.ts";
+import { Answer, InquireRequestSchema, InquireResponseSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
+import { estelam } from "../helpers/cli.ts";
+import { KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+
+const DEV_CA = resolve(import.meta.dirname, "../../scripts/dev-ca.sh");
+const dir = mkdtempSync(join(tmpdir(), "estelam-mtls-"));
+const trusted = join(dir, "trusted");
+const rogue = join(dir, "rogue");
+let t: TestGateway;
+
+const credential = (name: string, certificate: Record<string, string>) => ({
+  source: "test",
+  content: { apiVersion: "estelam.ir/v1", kind: "Credential", metadata: { name }, spec: { certificate } },
+});
+
+beforeAll(async () => {
+  execFileSync("bash", [DEV_CA, trusted, "demo-bank", "counter-office", "revoked-office", "old-bank:expired"]);
+  execFileSync("bash", [DEV_CA, rogue, "demo-bank"]);
+  const fingerprint = readFileSync(join(trusted, "counter-office.fingerprint"), "utf8").trim();
+  t = await startTestGateway({
+    audit: "journal",
+    env: {
+      ESTELAM_GRPC_TLS_CERT: join(trusted, "server.crt"),
+      ESTELAM_GRPC_TLS_KEY: join(trusted, "server.key"),
+      ESTELAM_GRPC_TLS_CLIENT_CA: join(trusted, "ca.crt"),
+      ESTELAM_GRPC_API_KEYS: "false",
+    },
+    editDocuments(documents) {
+      documents.push(
+        credential("demo-bank/cert", { subject: "CN=demo-bank,O=Estelam Dev" }),
+        credential("counter-office/cert", { sha256Fingerprint: fingerprint }),
+        credential("tax-office/revoked-office-cert", { subject: "CN=revoked-office,O=Estelam Dev" }),
+        credential("demo-bank/old", { subject: "CN=old-bank,O=Estelam Dev" }),
+      );
+    },
+  });
+}, 60_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+const clients: Client[] = [];
+afterAll(() => {
+  for (const c of clients) c.close();
+});
+
+function clientFor(ca: string, agencyDir: string, name: string): Client {
+  const client = new Client(
+    t.gateway.grpcAddress,
+    credentials.createSsl(
+      readFileSync(join(ca, "ca.crt")),
+      readFileSync(join(agencyDir, `${name}.key`)),
+      readFileSync(join(agencyDir, `${name}.crt`)),
+    ),
+  );
+  clients.push(client);
+  return client;
+}
+
+function inquire(client: Client, request: Parameters<typeof create<typeof InquireRequestSchema>>[1], apiKey?: string) {
+  const metadata = new Metadata();
+  if (apiKey !== undefined) metadata.set("authorization", `Bearer ${apiKey}`);
+  return unary(
+    client,
+    "/estelam.inquiry.v1.InquiryService/Inquire",
+    (r: typeof request) => Buffer.from(toBinary(InquireRequestSchema, create(InquireRequestSchema, r))),
+    (bytes: Buffer) => fromBinary(InquireResponseSchema, bytes),
+    request,
+    metadata,
+    { deadlineMs: 5000 },
+  );
+}
+
+const identity = {
+  inquiryType: "nocr.identity-match.v1",
+  params: { national_code: "0012345679", birth_date: "1348/01/31" },
+  purpose: "kyc.account-opening",
+  endUser: "teller-7",
+};
+const address = {
+  inquiryType: "post.address-by-postcode.v1",
+  params: { postal_code: "1193653471" },
+  purpose: "counter.service-request",
+  endUser: "clerk-1",
+};
+
+describe("mutual TLS", () => {
+  it("identifies the asking agency by its certificate's subject", async () => {
+    const outcome = await inquire(clientFor(trusted, trusted, "demo-bank"), identity);
+    expect(outcome.ok && outcome.response.answer).toBe(Answer.FOUND);
+  });
+
+  it("identifies the asking agency by its certificate's SHA-256 fingerprint", async () => {
+    const outcome = await inquire(clientFor(trusted, trusted, "counter-office"), address);
+    expect(outcome.ok && outcome.response.answer).toBe(Answer.FOUND);
+    // The counter office holds no grant for what only the bank may ask: the certificate named it.
+    const denied = await inquire(clientFor(trusted, trusted, "counter-office"), {
+      inquiryType: "cbi.iban-owner.v1",
+      params: { iban: "IR220100889862171595799372" },
+      purpose: "payment.beneficiary-check",
+      endUser: "clerk-1",
+    });
+    expect(!denied.ok && denied.status.reason).toBe("ACCESS_DENIED");
+  });
+
+  it("never completes the handshake with an expired certificate", async () => {
+    const outcome = await inquire(clientFor(trusted, trusted, "old-bank"), identity);
+    expect(!outcome.ok && outcome.status.code).toBe(status.UNAVAILABLE);
+  });
+
+  it("never completes the handshake with a certificate of an unknown CA", async () => {
+    const outcome = await inquire(clientFor(trusted, rogue, "demo-bank"), identity);
+    expect(!outcome.ok && outcome.status.code).toBe(status.UNAVAILABLE);
+  });
+
+  it("refuses a certificate the registry no longer names, from the next revision on", async () => {
+    const client = clientFor(trusted, trusted, "revoked-office");
+    const before = await inquire(client, { ...identity, inquiryType: "nocr.identity-match.v1", purpose: "tax.audit" });
+    expect(before.ok || before.status.reason !== "CREDENTIAL_INVALID").toBe(true);
+    await t.gateway.registry.delete([{ kind: "Credential", name: "tax-office/revoked-office-cert" }], {
+      actor: { agency: "tax-office", credential: "test" },
+      message: "revoke the certificate",
+      dryRun: false,
+      expectedRevision: 0,
+    });
+    const after = await inquire(client, identity);
+    expect(!after.ok && after.status).toMatchObject({ code: status.UNAUTHENTICATED, reason: "CREDENTIAL_INVALID" });
+    expect(!after.ok && after.status.message).toContain("CN=revoked-office,O=Estelam Dev");
+  });
+
+  it("refuses an API key on a deployment that identifies agencies by certificate only", async () => {
+    const outcome = await inquire(clientFor(trusted, trusted, "revoked-office"), identity, KEYS.demoBank);
+    expect(!outcome.ok && outcome.status).toMatchObject({ code: status.UNAUTHENTICATED, reason: "CREDENTIAL_INVALID" });
+    expect(!outcome.ok && outcome.status.message).toContain("API keys are refused");
+  });
+
+  it("serves the estelam command line presenting the agency's certificate, without an API key", async () => {
+    const run = await estelam(
+      [
+        "inquire",
+        "nocr.identity-match.v1",
+        "-p",
+        "national_code=0012345679",
+        "-p",
+        "birth_date=1348/01/31",
+        "--purpose",
+        "kyc.account-opening",
+        "--end-user",
+        "teller-7",
+      ],
+      {
+        // By name, as the gateway's certificate says (Node warns about TLS server names that are IP addresses).
+        ESTELAM_GRPC_ADDRESS: `localhost:${t.gateway.grpcPort}`,
+        ESTELAM_TLS_CA: join(trusted, "ca.crt"),
+        ESTELAM_TLS_CERT: join(trusted, "demo-bank.crt"),
+        ESTELAM_TLS_KEY: join(trusted, "demo-bank.key"),
+      },
+    );
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toMatch(/^answer\s+FOUND$/m);
+    expect(run.code).toBe(0);
+  });
+});
