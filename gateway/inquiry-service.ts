@@ -1,8 +1,8 @@
 // The InquiryService implementation: runs the request path, then records the outcome — the audit event
 // first (awaited: an answer is released only once its evidence is durable), then metrics and one log line.
-// The record tells what the caller gets: the answer is encoded, and the call checked for cancellation,
-// before the record is written, so an answer that cannot be delivered is recorded as the failure it is.
-import { create, type JsonValue, toBinary } from "@bufbuild/protobuf";
+// The record tells what the caller gets: the call is checked for cancellation before the record is written,
+// so an answer that cannot be delivered is recorded as the failure it is.
+import { create, type JsonValue } from "@bufbuild/protobuf";
 import { type Duration, DurationSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectorAnswer } from "../connectors/connector.ts";
 import { EstelamError } from "../core/errors.ts";
@@ -15,7 +15,7 @@ import {
 } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import type { AuditEventFactory, InquiryRecord } from "../observability/audit/event.ts";
 import type { AuditSink } from "../observability/audit/sink.ts";
-import type { Logger } from "../observability/logger.ts";
+import { flatLineLogger, type Logger } from "../observability/logger.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import type { Scoreboard } from "../observability/scoreboard/scoreboard.ts";
 import type { RegistrySnapshot } from "../registry/catalogue.ts";
@@ -86,7 +86,9 @@ function record(
 }
 
 export function createInquiryService(options: InquiryServiceOptions): InquiryService {
-  const { registry, path, audit, auditEvents, metrics, logger } = options;
+  const { registry, path, audit, auditEvents, metrics } = options;
+  // The inquiry line is flat: ids, registry names, outcome and timings.
+  const logger = flatLineLogger(options.logger);
 
   return {
     async inquire(request, call) {
@@ -127,30 +129,27 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     if (answer === undefined && error === undefined) error = new EstelamError("INTERNAL", "the request path ended without an answer");
 
     const answeredAt = Date.now();
-    let response: InquireResponse | undefined;
-    if (error === undefined && answer !== undefined) {
-      try {
-        response = create(InquireResponseSchema, {
-          inquiryId: ctx.inquiryId,
-          trackingCode: ctx.trackingCode,
-          responder: ctx.route?.endpoint.agency ?? "none",
-          answer: ANSWERS[answer.answer],
-          result: answer.answer === "found" ? answer.result : undefined,
-          message: answer.answer === "found" ? "" : answer.message,
-        });
-        // An answer the wire cannot carry (e.g. nested deeper than the encoder's stack) is not delivered.
-        toBinary(InquireResponseSchema, response);
-      } catch (thrown) {
-        response = undefined;
-        error = new EstelamError("INTERNAL", "the agency's answer cannot be encoded for the caller", { cause: thrown });
-      }
-    }
+    // The response is encoded once, by the gRPC adapter. Every result it carries has passed the breaker's
+    // bounds (plain JSON, RESULT_LIMITS deep and wide), which the wire always carries; an answer beyond them
+    // is AGENCY_BAD_RESPONSE before it gets here, and recorded as such.
+    const response =
+      error === undefined && answer !== undefined
+        ? create(InquireResponseSchema, {
+            inquiryId: ctx.inquiryId,
+            trackingCode: ctx.trackingCode,
+            responder: ctx.route?.endpoint.agency ?? "none",
+            answer: ANSWERS[answer.answer],
+            result: answer.answer === "found" ? answer.result : undefined,
+            message: answer.answer === "found" ? "" : answer.message,
+          })
+        : undefined;
     // A caller that has gone (cancelled, or its deadline passed) gets nothing: the record says so.
     if (error === undefined && call.signal.aborted) error = EstelamError.from(call.signal.reason);
     const done = record(ctx, answer, error, answeredAt);
     let auditFailure: EstelamError | undefined;
     try {
-      await audit.append(auditEvents.build(done));
+      // With the trail off (measuring what it costs), no event is built: its digests are part of that cost.
+      if (audit.kind !== "off") await audit.append(auditEvents.build(done));
     } catch (thrown) {
       auditFailure = EstelamError.from(thrown);
     }

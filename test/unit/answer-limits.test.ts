@@ -1,8 +1,11 @@
 // The answer guards count what arrives without parsing it, across chunk boundaries, and are not fooled by
 // brackets, quotes or tags inside strings; results in memory are checked to be plain, bounded JSON.
+import { create, fromBinary, type JsonObject, type JsonValue, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { AnswerLimitError, createJsonGuard, shapeProblem } from "../../connectors/answer-limits.ts";
+import { RESULT_LIMITS } from "../../connectors/breaker.ts";
 import { createXmlGuard, parseXml } from "../../connectors/xml.ts";
+import { Answer, InquireResponseSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 
 const LIMITS = { maxBytes: 1 << 20, maxDepth: 4, maxKeys: 10 };
 
@@ -51,5 +54,24 @@ describe("results in memory", () => {
     expect(shapeProblem({ a: Number.NaN }, LIMITS)).toBe("holds a number JSON cannot carry");
     expect(shapeProblem({ a: new Date() }, LIMITS)).toBe("holds an object that is not plain JSON");
     expect(shapeProblem({ a: undefined }, LIMITS)).toBe("holds a missing value, which is not JSON");
+  });
+});
+
+describe("the results the breaker passes", () => {
+  // The inquiry service encodes an answer once, when it is sent: every result within RESULT_LIMITS must encode.
+  it("encode into the caller's response at the deepest and widest the limits allow", () => {
+    let nested: JsonValue = "bottom";
+    for (let level = 1; level < RESULT_LIMITS.maxDepth; level++) nested = level % 2 === 0 ? [nested] : { level: nested };
+    const deep: JsonObject = { nested };
+    const wide: JsonObject = Object.fromEntries(Array.from({ length: RESULT_LIMITS.maxKeys }, (_, i) => [`k${i}`, "\ud800 lone"]));
+    const encode = (result: JsonObject): Uint8Array =>
+      toBinary(InquireResponseSchema, create(InquireResponseSchema, { answer: Answer.FOUND, result }));
+    expect(shapeProblem(deep, RESULT_LIMITS)).toBeUndefined();
+    expect(encode(deep).length).toBeGreaterThan(RESULT_LIMITS.maxDepth);
+    expect(shapeProblem(wide, RESULT_LIMITS)).toBeUndefined();
+    expect(Object.keys(fromBinary(InquireResponseSchema, encode(wide)).result ?? {})).toEqual(Object.keys(wide));
+    let deeper: JsonValue = "bottom";
+    for (let level = 0; level < RESULT_LIMITS.maxDepth; level++) deeper = { level: deeper };
+    expect(shapeProblem({ deeper }, RESULT_LIMITS)).toBe(`is nested more than ${RESULT_LIMITS.maxDepth} levels deep`);
   });
 });
