@@ -2,13 +2,15 @@
 // `report` is a citizen's data-access report (every inquiry about one national code or other identifier),
 // both through the gateway's AuditService with an admin key; `index` fills an index from the journal or the
 // Kafka topic into a database directly (a shared PostgreSQL, or an embedded folder no gateway has open).
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { toJsonString } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import kafkajs from "kafkajs";
 import { type AuditEvent, AuditEventSchema, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { SubjectReportResponseSchema } from "../../gen/estelam/audit/v1/audit_service_pb.js";
-import { openAuditIndex } from "../../observability/audit/audit-index.ts";
+import { type AuditIndex, openAuditIndex } from "../../observability/audit/audit-index.ts";
 import { createAuditKey, decryptPayload } from "../../observability/audit/event.ts";
 import { listSegments, parseRecords } from "../../observability/audit/journal-format.ts";
 import { openDatabase } from "../../registry/database-open.ts";
@@ -16,7 +18,6 @@ import { apiKey, DEFAULT_ADDRESS, EXIT_FAILURE, EXIT_OK, gatewayAddress, io, par
 import { createAuditClient } from "../audit-client.ts";
 import { brokerList, journalDir, topicName } from "../audit-location.ts";
 import { formatFailure } from "../format.ts";
-import { readTopicRecords } from "./audit-verify.ts";
 
 export const AUDIT_SHOW_USAGE = `usage: estelam audit show <tracking-code> [--json] [--decrypt] [--address <host:port>] [--api-key <admin key>]
 
@@ -55,7 +56,9 @@ export const AUDIT_INDEX_USAGE = `usage: estelam audit index (--journal <dir> | 
 Indexes audit records into the audit index of a database, for \`estelam audit show\` and \`report\`. Records
 already indexed are skipped, so running it again, or over a trail the gateway indexes itself, is harmless. The
 gateway indexes its own journal as it goes (ESTELAM_AUDIT_INDEX); this command fills a central index from the
-Kafka topic, or an index from journal files kept elsewhere.
+Kafka topic, or an index from journal files kept elsewhere. From the topic it reads batch by batch (never the
+whole topic in memory) and keeps, in the same transaction as each batch, where it got to: the next run goes on
+from there.
 
       --journal <dir>          journal segment files (default: $ESTELAM_AUDIT_JOURNAL_DIR, else $ESTELAM_DATA_DIR/audit)
       --brokers <list>         read the Kafka topic instead (default: $KAFKA_BROKERS)
@@ -215,30 +218,28 @@ export async function runAuditIndex(args: readonly string[]): Promise<number> {
   const brokers = values.journal === undefined ? brokerList(values.brokers) : [];
   const url = values["database-url"] ?? (process.env.ESTELAM_DATABASE_URL?.trim() || undefined);
   const dataDir = resolve(values["data-dir"] ?? (process.env.ESTELAM_DATA_DIR?.trim() || "var"));
-  let records: Uint8Array[];
+  const schema = values.schema ?? (process.env.ESTELAM_DATABASE_SCHEMA?.trim() || "estelam");
+  let records: Uint8Array[] = [];
   let what: string;
-  try {
-    if (brokers.length > 0) {
-      const topic = topicName(values.topic);
-      what = `topic ${topic}`;
-      records = (await readTopicRecords(brokers, topic)).map((r) => r.payload);
-    } else {
-      const dir = journalDir(values.journal);
-      what = `journal ${dir}`;
-      records = [];
+  const topic = topicName(values.topic);
+  if (brokers.length > 0) what = `topic ${topic}`;
+  else {
+    const dir = journalDir(values.journal);
+    what = `journal ${dir}`;
+    try {
       for (const segment of await listSegments(dir))
         for (const record of parseRecords(await readFile(join(dir, segment.name))).records) records.push(record.payload);
+    } catch (error) {
+      io.err(`estelam audit index: the trail cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
+      return EXIT_FAILURE;
     }
-  } catch (error) {
-    io.err(`estelam audit index: the trail cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
-    return EXIT_FAILURE;
   }
   let database: Awaited<ReturnType<typeof openDatabase>>;
   try {
     database = await openDatabase({
       url,
       dataDir: join(dataDir, "db"),
-      schema: values.schema ?? (process.env.ESTELAM_DATABASE_SCHEMA?.trim() || "estelam"),
+      schema,
     });
   } catch (error) {
     io.err(`estelam audit index: the database cannot be opened: ${(error as Error).message}\n`);
@@ -246,10 +247,20 @@ export async function runAuditIndex(args: readonly string[]): Promise<number> {
   }
   try {
     const index = await openAuditIndex(database);
+    let read = records.length;
     let added = 0;
-    for (let start = 0; start < records.length; start += 5000) added += await index.add(records.slice(start, start + 5000));
+    if (brokers.length > 0) {
+      try {
+        ({ read, added } = await indexTopic(brokers, topic, index));
+      } catch (error) {
+        io.err(`estelam audit index: the trail cannot be read: ${(error as Error).message}\n`);
+        return EXIT_FAILURE;
+      }
+    } else
+      for (let start = 0; start < records.length; start += INDEX_BATCH) added += await index.add(records.slice(start, start + INDEX_BATCH));
+    records = [];
     io.out(
-      `${what}: ${records.length} records read, ${added} newly indexed, ${records.length - added} already there; ${await index.count()} in the index (${database.kind} ${database.location})\n`,
+      `${what}: ${read} records read, ${added} newly indexed, ${read - added} already there; ${await index.count()} in the index (${database.kind} ${database.location})\n`,
     );
     return EXIT_OK;
   } catch (error) {
@@ -258,4 +269,85 @@ export async function runAuditIndex(args: readonly string[]): Promise<number> {
   } finally {
     await database.close();
   }
+}
+
+/** Records per index transaction. */
+const INDEX_BATCH = 5000;
+
+/**
+ * Indexes the topic from where the last run stopped (the source `topic:<name>`: the next offset of each
+ * partition, saved in the same transaction as each batch) up to the end it has now, batch by batch as
+ * kafkajs fetches them: memory holds one fetch (at most FETCH_BYTES), never the topic.
+ */
+async function indexTopic(brokers: readonly string[], topic: string, index: AuditIndex): Promise<{ read: number; added: number }> {
+  const FETCH_BYTES = 4 * 1024 * 1024;
+  const source = `topic:${topic}`;
+  const saved = JSON.parse((await index.position(source)) ?? "{}") as Record<string, string>;
+  const kafka = new kafkajs.Kafka({
+    clientId: "estelam-audit-index",
+    brokers: [...brokers],
+    logLevel: kafkajs.logLevel.NOTHING,
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
+  });
+  const admin = kafka.admin();
+  let ranges: Array<{ partition: number; from: bigint; high: bigint }>;
+  try {
+    await admin.connect();
+    ranges = (await admin.fetchTopicOffsets(topic)).map((p) => {
+      const low = BigInt(p.low);
+      const resume = saved[String(p.partition)];
+      return { partition: p.partition, from: resume === undefined || BigInt(resume) < low ? low : BigInt(resume), high: BigInt(p.high) };
+    });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  const next: Record<string, string> = { ...saved };
+  for (const r of ranges) next[String(r.partition)] = r.from.toString();
+  const high = new Map(ranges.map((r) => [r.partition, r.high]));
+  const behind = new Set(ranges.filter((r) => r.from < r.high).map((r) => r.partition));
+  let read = 0;
+  let added = 0;
+  if (behind.size === 0) return { read, added };
+  const consumer = kafka.consumer({
+    groupId: `estelam-audit-index-${randomBytes(6).toString("hex")}`,
+    maxWaitTimeInMs: 200,
+    maxBytes: FETCH_BYTES,
+    maxBytesPerPartition: FETCH_BYTES,
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((done, fail) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+            const end = high.get(batch.partition) ?? 0n;
+            const taken = batch.messages.filter(
+              (m) => BigInt(m.offset) >= BigInt(next[String(batch.partition)] ?? "0") && BigInt(m.offset) < end,
+            );
+            for (let start = 0; start < taken.length; start += INDEX_BATCH) {
+              const slice = taken.slice(start, start + INDEX_BATCH);
+              const last = slice.at(-1);
+              if (last === undefined) break;
+              next[String(batch.partition)] = (BigInt(last.offset) + 1n).toString();
+              const payloads = slice.flatMap((m) => (m.value === null ? [] : [new Uint8Array(m.value)]));
+              added += await index.add(payloads, { name: source, position: JSON.stringify(next) });
+              read += payloads.length;
+              resolveOffset(last.offset);
+              await heartbeat();
+            }
+            if (BigInt(next[String(batch.partition)] ?? "0") >= end && behind.delete(batch.partition) && behind.size === 0) done();
+          },
+        })
+        .catch(fail);
+      for (const range of ranges) consumer.seek({ topic, partition: range.partition, offset: range.from.toString() });
+    });
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+  return { read, added };
 }

@@ -1,13 +1,15 @@
 // Reading the trail: the gateway indexes its journal into its database as it goes; an admin finds an
 // inquiry by its tracking code (`estelam audit show`) and makes a citizen's data-access report for one
 // national code (`estelam audit report`, AuditService/SubjectReport): who asked, when, why, under which legal
-// basis, and who answered. `estelam audit index` fills an index on a PostgreSQL server from journal files.
+// basis, and who answered. `estelam audit index` fills an index on a PostgreSQL server from journal files or
+// from the Kafka topic.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { estelam } from "../helpers/cli.ts";
 import { createInquiryClient } from "../helpers/client.ts";
 import { KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { countMessages, kafkaBrokers } from "../helpers/kafka.ts";
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres.ts";
 
 const CITIZEN = "0012345679";
@@ -112,6 +114,58 @@ describe("the audit index", () => {
       const again = await estelam(args);
       expect(again.stdout).toMatch(/: 5 records read, 0 newly indexed, 5 already there; 5 in the index/);
     } finally {
+      await dropSchema(schema);
+    }
+  });
+});
+
+describe("`estelam audit index --brokers`", () => {
+  it("indexes the Kafka topic into a PostgreSQL server batch by batch, and a second run goes on from where the first stopped", async () => {
+    const k = await startTestGateway();
+    const schema = uniqueSchema("auditidx");
+    try {
+      const inquire = async (count: number): Promise<void> => {
+        for (let i = 0; i < count; i++) if (!(await k.client.inquire(identity)).ok) throw new Error("an inquiry failed");
+      };
+      await inquire(30);
+      // The registry's seeding is recorded too: every record the journal holds reaches the topic.
+      const shipped = async (): Promise<number> => {
+        await expect
+          .poll(async () => /^estelam_audit_backlog_events\{[^}]*\} 0$/m.test(await (await fetch(`${k.gateway.httpUrl}/metrics`)).text()), {
+            timeout: 15_000,
+          })
+          .toBe(true);
+        return countMessages(k.topic);
+      };
+      const first = await shipped();
+      const args = [
+        "audit",
+        "index",
+        "--brokers",
+        kafkaBrokers().join(","),
+        "--topic",
+        k.topic,
+        "--database-url",
+        TEST_DATABASE_URL,
+        "--schema",
+        schema,
+      ];
+      const one = await estelam(args);
+      expect(one.stderr).toBe("");
+      expect(one.code).toBe(0);
+      expect(one.stdout).toContain(
+        `topic ${k.topic}: ${first} records read, ${first} newly indexed, 0 already there; ${first} in the index (postgres `,
+      );
+      const again = await estelam(args);
+      expect(again.stdout).toContain(`: 0 records read, 0 newly indexed, 0 already there; ${first} in the index`);
+      await inquire(5);
+      const second = await shipped();
+      const more = await estelam(args);
+      expect(more.stdout).toContain(
+        `: ${second - first} records read, ${second - first} newly indexed, 0 already there; ${second} in the index`,
+      );
+    } finally {
+      await k.close();
       await dropSchema(schema);
     }
   });
