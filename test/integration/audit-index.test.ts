@@ -168,7 +168,7 @@ describe("`estelam audit index --brokers`", () => {
       await k.close();
       await dropSchema(schema);
     }
-  });
+  }, 120_000);
 });
 
 describe("after a rotation of the audit key", () => {
