@@ -132,7 +132,7 @@ describe("`estelam audit index --brokers`", () => {
       const shipped = async (): Promise<number> => {
         await expect
           .poll(async () => /^estelam_audit_backlog_events\{[^}]*\} 0$/m.test(await (await fetch(`${k.gateway.httpUrl}/metrics`)).text()), {
-            timeout: 15_000,
+            timeout: 60_000,
           })
           .toBe(true);
         return countMessages(k.topic);
@@ -168,7 +168,7 @@ describe("`estelam audit index --brokers`", () => {
       await k.close();
       await dropSchema(schema);
     }
-  }, 120_000);
+  }, 240_000);
 });
 
 describe("after a rotation of the audit key", () => {
@@ -219,5 +219,5 @@ describe("after a rotation of the audit key", () => {
     expect(verified.code).toBe(0);
     const withoutKey = await estelam(["audit", "verify", "--journal", journal], { ESTELAM_AUDIT_KEY: current });
     expect(withoutKey.code).toBe(3);
-  }, 120_000);
+  }, 240_000);
 });
