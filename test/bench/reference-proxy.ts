@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { InquireRequestSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
-import { procCpuSeconds } from "./processes.ts";
+import { procCpuSeconds, procTreeCpuSeconds } from "./processes.ts";
 import { median } from "./report.ts";
 
 export const NGINX = "/usr/sbin/nginx";
@@ -295,7 +295,7 @@ async function agencyAnswered(url: string, agency: string, status: string): Prom
   return stats[agency]?.answered[status] ?? 0;
 }
 
-async function gatewayAnswered(httpUrl: string): Promise<number> {
+export async function gatewayAnswered(httpUrl: string): Promise<number> {
   const text = await (await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
   let sum = 0;
   for (const match of text.matchAll(/^estelam_inquiries_total\{([^}]*)\} (\d+)$/gm))
@@ -369,7 +369,9 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
     for (const target of orders[(round - 1) % orders.length] as ReferenceTarget[]) {
       const pid = targets[target].pid;
       const answeredBefore = await answered(target);
-      const proxyBefore = pid === undefined ? undefined : procCpuSeconds(pid);
+      // The gateway's CPU is that of all its processes (a primary and its workers when ESTELAM_WORKERS > 1).
+      const proxyCpu = (p: number): number | undefined => (target === "gateway" ? procTreeCpuSeconds(p) : procCpuSeconds(p));
+      const proxyBefore = pid === undefined ? undefined : proxyCpu(pid);
       const agenciesBefore = procCpuSeconds(ctx.agenciesPid);
       const brokerBefore = ctx.brokerPid === undefined ? undefined : procCpuSeconds(ctx.brokerPid);
       const machineBefore = ctx.machineBusySeconds();
@@ -378,7 +380,7 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
       if (target === "gateway") await ctx.settle();
       const wall = (performance.now() - started) / 1000;
       const machineAfter = ctx.machineBusySeconds();
-      const proxyAfter = pid === undefined ? undefined : procCpuSeconds(pid);
+      const proxyAfter = pid === undefined ? undefined : proxyCpu(pid);
       const agenciesAfter = procCpuSeconds(ctx.agenciesPid);
       const brokerAfter = ctx.brokerPid === undefined ? undefined : procCpuSeconds(ctx.brokerPid);
       const ok = (await answered(target)) - answeredBefore;
