@@ -175,10 +175,13 @@ describe("the gateway with two workers on one port", () => {
     expect(await metric(gateway.httpUrl, /^estelam_worker_restarts_total (\d+)$/)).toEqual([1]);
     const outcomes = await askOverConnections(gateway.grpcAddress, 4, 2);
     expect(outcomes).toEqual(Array(8).fill("answered"));
-    // The replacement continues worker 2's chain in worker 2's journal.
-    const verified = await estelam(["audit", "verify", "--demo", "--journal", join(gateway.journalDir, "worker-2")]);
+    // The replacement continues worker 2's chain in worker 2's journal; verifying the journal folder checks every worker's.
+    const verified = await estelam(["audit", "verify", "--demo", "--journal", gateway.journalDir]);
+    expect(verified.stderr).toBe("");
     expect(verified.code).toBe(0);
-    expect(verified.stdout).toMatch(/chain intact/);
+    expect(verified.stdout.match(/chain intact/g)).toHaveLength(2);
+    expect(verified.stdout).toMatch(/worker-1: \d+ records; instances: \S+-w1 /);
+    expect(verified.stdout).toMatch(/worker-2: \d+ records; instances: \S+-w2 /);
   }, 60_000);
 
   it("drains every worker on SIGTERM and exits 0", async () => {
