@@ -135,6 +135,12 @@ describe("the gateway with two workers on one port", () => {
     expect(answered.reduce((a, b) => a + b, 0)).toBe(20);
     expect(await metric(gateway.httpUrl, /^estelam_workers\{state="serving"\} (\d+)$/)).toEqual([2]);
     // The scoreboard, the same on every worker, is not doubled: both workers are instances it counts.
+    // The status page and its data come from a worker, through the primary's port.
+    const scoreboard = await fetch(`${gateway.httpUrl}/status/scoreboard.json`);
+    expect(scoreboard.status).toBe(200);
+    expect(scoreboard.headers.get("content-type")).toBe("application/json");
+    expect(await scoreboard.json()).toHaveProperty("inquiryTypes");
+    expect(await (await fetch(`${gateway.httpUrl}/healthz`)).json()).toEqual({ status: "alive", workers: 2 });
     await until("the scoreboard to count both workers", async () =>
       (await metric(gateway.httpUrl, /^estelam_scoreboard_instances (\d+)$/))[0] === 2 ? true : undefined,
     );
