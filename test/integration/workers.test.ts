@@ -14,6 +14,12 @@ import { estelam } from "../helpers/cli.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres.ts";
 
+const ADDRESS = {
+  inquiryType: "post.address-by-postcode.v1",
+  params: { postal_code: "1193653471" },
+  purpose: "kyc.address-verification",
+  endUser: "u",
+};
 const IDENTITY = {
   inquiryType: "nocr.identity-match.v1",
   params: { national_code: "0012345679", birth_date: "1348/01/31" },
@@ -57,9 +63,14 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
  * Inquiries over `connections` separate HTTP/2 connections (each channel with a subchannel of its own, as
  * separate callers have), so that the primary hands them to the workers in turn.
  */
-async function askOverConnections(address: string, connections: number, each: number): Promise<string[]> {
+async function askOverConnections(
+  address: string,
+  connections: number,
+  each: number,
+  inquiry: { inquiryType: string; params: Record<string, string>; purpose: string; endUser: string } = IDENTITY,
+): Promise<string[]> {
   const outcomes: string[] = [];
-  const request = Buffer.from(toBinary(InquireRequestSchema, create(InquireRequestSchema, IDENTITY)));
+  const request = Buffer.from(toBinary(InquireRequestSchema, create(InquireRequestSchema, inquiry)));
   await Promise.all(
     Array.from({ length: connections }, async () => {
       const client = new Client(address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
@@ -76,7 +87,7 @@ async function askOverConnections(address: string, connections: number, each: nu
                 request,
                 metadata,
                 { deadline: Date.now() + 10_000 },
-                (error) => resolve(error ? `error ${error.message}` : "answered"),
+                (error) => resolve(error ? `error ${error.details}` : "answered"),
               ),
             ),
           );
@@ -168,6 +179,29 @@ describe("the gateway with two workers on one port", () => {
     expect(workers).toHaveLength(2);
     expect(await metric(gateway.httpUrl, /^estelam_registry_revision (\d+)$/)).toEqual([2]);
   });
+
+  it("holds a grant's daily quota across the workers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "estelam-workers-"));
+    const file = join(dir, "grant.yaml");
+    writeFileSync(
+      file,
+      "apiVersion: estelam.ir/v1\nkind: Grant\nmetadata:\n  name: demo-bank/post.address-by-postcode.v1\nspec:\n  inquiryType: post.address-by-postcode.v1\n  purposes: [kyc.address-verification]\n  quota: { perDay: 6 }\n",
+    );
+    const applied = await estelam(["registry", "apply", "-f", file, "-m", "a daily quota"], {
+      ESTELAM_GRPC_ADDRESS: gateway.grpcAddress,
+      ESTELAM_API_KEY: DEMO_ADMIN_KEY,
+    });
+    expect(applied.stdout).toMatch(/^revision 3 applied/m);
+    await until("every worker to serve revision 3", async () =>
+      (await metric(gateway.httpUrl, /^estelam_registry_revision (\d+)$/))[0] === 3 ? true : undefined,
+    );
+    // Four connections, so both workers are asked; together they admit six and refuse the rest.
+    const outcomes = await askOverConnections(gateway.grpcAddress, 4, 3, ADDRESS);
+    expect(outcomes.filter((o) => o === "answered")).toHaveLength(6);
+    expect(outcomes.filter((o) => o !== "answered")).toHaveLength(6);
+    const refusals = await metric(gateway.httpUrl, /^estelam_quota_refusals_total\{[^}]*window="day"[^}]*\} (\d+)$/);
+    expect(refusals.reduce((a, b) => a + b, 0)).toBe(6);
+  }, 60_000);
 
   it("replaces a worker that is killed, and keeps answering", async () => {
     const before = (await readyz(gateway.httpUrl)).body.workers;
