@@ -109,7 +109,8 @@ alternating the two paths for several rounds, and reports the median of each pat
                       closed-loop bench and --rate: only the gateway phases are counted)
                       (the profiler slows the gateway: use the figures of a run without it)
   --keep-topic        keep the run's Kafka audit topic (deleted by default)
-  --max-seconds <s>   stop with an error after this long                  (default 900)
+  --max-seconds <s>   stop with an error after this long                  (default 900; with --soak,
+                      the soak's duration + 600)
   --json              print only the JSON result line on stdout (progress goes to stderr)
   --help              show this text
 
@@ -226,7 +227,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     profile: values.profile === true,
     keepTopic: values["keep-topic"] === true,
     json: values.json === true,
-    maxSeconds: wholeNumber("max-seconds", text("max-seconds"), 900, 10, 86_400),
+    // A soak's own length plus ten minutes for starting, warming up and the idle measurement, unless given.
+    maxSeconds: wholeNumber("max-seconds", text("max-seconds"), soakSeconds === undefined ? 900 : soakSeconds + 600, 10, 90_000),
     help: values.help === true,
   };
 }

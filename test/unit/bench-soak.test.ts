@@ -28,6 +28,9 @@ describe("soak durations", () => {
 
   it("is an option of the bench, bounded", () => {
     expect(parseBenchOptions(["--soak", "30m"]).soakSeconds).toBe(1800);
+    // The run's time limit leaves room for the whole soak.
+    expect(parseBenchOptions(["--soak", "30m"]).maxSeconds).toBe(2400);
+    expect(parseBenchOptions([]).maxSeconds).toBe(900);
     expect(parseBenchOptions(["--soak", "2m", "--sample-seconds", "5"]).sampleSeconds).toBe(5);
     expect(() => parseBenchOptions(["--soak", "5s"])).toThrow(UsageError);
     expect(() => parseBenchOptions(["--soak", "soon"])).toThrow(/--soak: 'soon' is not a duration/);
