@@ -2,7 +2,7 @@
 // environment variables (ESTELAM_* plus KAFKA_BROKERS); every one is listed in SETTINGS with its default
 // and meaning (the README's configuration table lists exactly these — a test checks it). An unknown
 // ESTELAM_* variable stops start-up with a message naming it, so a typo never silently falls back.
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { resolve } from "node:path";
 import type { ServerLimits } from "./grpc/server.ts";
 
@@ -236,6 +236,12 @@ export const SETTINGS = [
       "How often each instance writes its per-minute counts and breaker states to the database and recomputes the scoreboard (every instance's counts are merged).",
   },
   {
+    name: "ESTELAM_WORKERS",
+    default: "auto",
+    description:
+      "Worker processes sharing the gRPC port (the `--workers N` flag says the same). `auto`: one per core with a PostgreSQL database (ESTELAM_DATABASE_URL), one with the embedded database, which a single process holds. Each worker keeps its own audit journal (`<journal dir>/worker-<n>`) and hash chain (instance `<instance>-w<n>`); /metrics and /readyz on the HTTP port speak for all of them.",
+  },
+  {
     name: "ESTELAM_SHUTDOWN_GRACE_MS",
     default: "10000",
     description: "On SIGTERM/SIGINT, how long in-flight inquiries may finish before the servers close.",
@@ -301,6 +307,10 @@ export interface GatewayConfig {
   readonly logLevel: string;
   readonly instance: string;
   readonly shutdownGraceMs: number;
+  /** Worker processes sharing the gRPC port; 1 runs the gateway in this process alone. */
+  readonly workers: number;
+  /** Where `workers` came from: a number given, or `auto` (one per core with PostgreSQL, else one). */
+  readonly workersFrom: "setting" | "auto";
   readonly scoreboard: { readonly windowMinutes: number; readonly flushMs: number };
 }
 
@@ -352,8 +362,14 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
       problems.push(`unknown setting ${key}${hint === undefined ? "" : ` (did you mean ${hint}?)`}`);
     }
   }
-  for (const arg of argv)
-    if (arg !== "--demo") problems.push(`unknown flag ${arg} (the flags are --demo and --help; settings are environment variables)`);
+  let workersFlag: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--demo") continue;
+    if (arg === "--workers" && i + 1 < argv.length) workersFlag = argv[++i];
+    else if (arg.startsWith("--workers=")) workersFlag = arg.slice("--workers=".length);
+    else problems.push(`unknown flag ${arg} (the flags are --demo, --workers N and --help; settings are environment variables)`);
+  }
 
   const raw = (name: SettingName): string => {
     const value = env[name];
@@ -425,6 +441,19 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
   if (!apiKeys && clientCa === undefined)
     problems.push("ESTELAM_GRPC_API_KEYS=false leaves no way to identify callers: set ESTELAM_GRPC_TLS_CLIENT_CA (mutual TLS)");
 
+  const workersText = (workersFlag ?? raw("ESTELAM_WORKERS")).trim().toLowerCase();
+  let workers = 1;
+  if (workersText === "auto") workers = databaseUrl === "" ? 1 : availableParallelism();
+  else if (!/^\d+$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 256)
+    problems.push(
+      `${workersFlag === undefined ? "ESTELAM_WORKERS" : "--workers"}=${workersText} must be auto or a whole number from 1 to 256`,
+    );
+  else workers = Number(workersText);
+  if (workers > 1 && databaseUrl === "")
+    problems.push(
+      `${workers} workers need a PostgreSQL database (ESTELAM_DATABASE_URL): the embedded one is held by a single process; unset ${workersFlag === undefined ? "ESTELAM_WORKERS" : "--workers"} (or use 1) for the embedded database`,
+    );
+
   const config: GatewayConfig = {
     grpc: hostPort("ESTELAM_GRPC_ADDRESS"),
     http: hostPort("ESTELAM_HTTP_ADDRESS"),
@@ -479,6 +508,8 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
     logLevel,
     instance: raw("ESTELAM_INSTANCE") !== "" ? raw("ESTELAM_INSTANCE") : hostname(),
     shutdownGraceMs: int("ESTELAM_SHUTDOWN_GRACE_MS", 0, 600_000),
+    workers,
+    workersFrom: workersText === "auto" ? "auto" : "setting",
     scoreboard: {
       windowMinutes: int("ESTELAM_SCOREBOARD_WINDOW_MINUTES", 1, 60),
       flushMs: int("ESTELAM_SCOREBOARD_FLUSH_MS", 100, 60_000),
@@ -492,10 +523,11 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
 export function usage(): string {
   const width = Math.max(...SETTINGS.map((s) => s.name.length));
   const lines = [
-    "usage: node gateway/main.ts [--demo]      (npm start = node gateway/main.ts --demo)",
+    "usage: node gateway/main.ts [--demo] [--workers N]      (npm start = node gateway/main.ts --demo)",
     "",
-    "  --demo   also start the demo agencies and allow the demo audit key",
-    "  --help   show this text",
+    "  --demo         also start the demo agencies and allow the demo audit key",
+    "  --workers N    worker processes sharing the gRPC port (as ESTELAM_WORKERS; auto = one per core with PostgreSQL)",
+    "  --help         show this text",
     "",
     "Settings (environment variables):",
     ...SETTINGS.map(

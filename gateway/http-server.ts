@@ -67,7 +67,8 @@ export function createOpsHttpServer(options: OpsHttpServerOptions): OpsHttpServe
     start: () =>
       new Promise((resolve, reject) => {
         server.once("error", reject);
-        server.listen(options.port, options.host, () => {
+        // exclusive: in a cluster worker, a port of its own rather than one shared through the primary.
+        server.listen({ port: options.port, host: options.host, exclusive: true }, () => {
           server.off("error", reject);
           resolve({ port: (server.address() as AddressInfo).port });
         });

@@ -2,7 +2,8 @@
 // that each gateway instance's records follow one another without a gap, a change or a conflicting copy —
 // in the local journal's segment files or in a Kafka topic, and names the first break.
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import "../../observability/audit/kafkajs-idle-timer.ts";
 import type { KeyObject } from "node:crypto";
 import kafkajs from "kafkajs";
@@ -151,6 +152,25 @@ export async function runAuditVerify(args: readonly string[]): Promise<number> {
     } else {
       if (values.topic !== undefined) throw new UsageError("--topic needs Kafka brokers (--brokers or $KAFKA_BROKERS)", AUDIT_VERIFY_USAGE);
       const dir = journalDir(values.journal);
+      // A gateway with several workers keeps one journal per worker (<dir>/worker-<n>), each its own chain.
+      const workers = (await readdir(dir, { withFileTypes: true }).catch(() => []))
+        .filter((entry) => entry.isDirectory() && /^worker-\d+$/.test(entry.name))
+        .map((entry) => entry.name)
+        .sort((a, b) => Number(a.slice(7)) - Number(b.slice(7)));
+      if (workers.length > 0) {
+        let broken = false;
+        const top = await verifyJournal(dir, keys);
+        if (top.records > 0 || top.breaks.length > 0) {
+          io.out(describeReport(top, `journal ${dir}`));
+          broken ||= top.breaks.length > 0;
+        }
+        for (const worker of workers) {
+          const one = await verifyJournal(join(dir, worker), keys);
+          io.out(describeReport(one, `journal ${join(dir, worker)}`));
+          broken ||= one.breaks.length > 0;
+        }
+        return broken ? EXIT_BROKEN : EXIT_OK;
+      }
       what = `journal ${dir}`;
       report = await verifyJournal(dir, keys);
     }

@@ -4,10 +4,11 @@
 // the two paths for several rounds because the machine is shared and noisy, and reports the median of
 // each path, the ratios gateway/direct, the gateway's CPU per inquiry and at rest, and its memory.
 // `--help` lists the options; docs/benchmarks.md explains the method and the figures.
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { arch, cpus, platform, tmpdir, totalmem } from "node:os";
+import { arch, availableParallelism, cpus, platform, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
 import { runAuditIndexBench } from "./audit-index-bench.ts";
 import { type AuditChoice, chooseAuditSink, countJournalRecords, countTopicRecords, deleteTopic, localBrokerPid } from "./audit-trail.ts";
@@ -32,12 +33,23 @@ import {
   machineBusySeconds,
   procCpuSeconds,
   procRssBytes,
+  procTreeCpuSeconds,
   scrapeMetrics,
   startAgenciesChild,
   startGatewayChild,
   stopChild,
 } from "./processes.ts";
-import { formatReference, type Nginx, type ReferenceSummary, referenceToolsMissing, runReference, startNginx } from "./reference-proxy.ts";
+import {
+  decileInquiryFrame,
+  formatReference,
+  gatewayAnswered,
+  type Nginx,
+  type ReferenceSummary,
+  referenceToolsMissing,
+  runH2load,
+  runReference,
+  startNginx,
+} from "./reference-proxy.ts";
 import {
   type BenchResult,
   formatPhase,
@@ -49,6 +61,7 @@ import {
   pathMedians,
   ratioOf,
 } from "./report.ts";
+import { formatSoakVerdict, judgeSoak, type MemorySample } from "./soak.ts";
 import { buildWorkload, workloadMix } from "./workload.ts";
 
 const DEADLINE_MS = 10_000;
@@ -79,6 +92,10 @@ interface Run {
   /** The local Kafka broker's pid, when the audit goes to it. */
   brokerPid?: number;
   nginx?: Nginx;
+  /** A second gateway (--workers: the one with several workers). */
+  otherGateway?: Child;
+  /** PostgreSQL schemas the run made, dropped at the end. */
+  schemas?: { readonly url: string; readonly names: string[] };
 }
 
 async function measurePhase(
@@ -160,10 +177,8 @@ async function shippingBacklog(httpUrl: string): Promise<number> {
   return Number(/^estelam_audit_backlog_events\{shipper="kafka"\} (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 
-/** Starts the demo agencies and the gateway (with the audit trail --audit chooses) as child processes. */
-async function startStack(
-  run: Run,
-): Promise<{ httpUrl: string; grpcPort: number; audit: AuditChoice; agencies: AgenciesChild; gateway: Child }> {
+/** Chooses the audit trail --audit says and starts the demo agencies. */
+async function startAgencies(run: Run): Promise<{ audit: AuditChoice; agencies: AgenciesChild }> {
   const { options } = run;
   const audit = await chooseAuditSink(options.audit, process.env);
   run.audit = audit;
@@ -175,18 +190,35 @@ async function startStack(
         ? `audit: OFF (${audit.why}): no trail, for comparison`
         : `audit: journal ${join(run.dir, "audit")} (${audit.why})`,
   );
-
   run.agencies = await startAgenciesChild();
   progress(`demo agencies: pid ${run.agencies.pid} at ${run.agencies.url}`);
+  return { audit, agencies: run.agencies };
+}
 
+interface StartedGateway {
+  readonly httpUrl: string;
+  readonly grpcPort: number;
+  readonly child: Child;
+}
+
+/** A gateway child on fresh ports with the run's settings, `extra` (e.g. workers and a database) on top. */
+async function startBenchGateway(
+  run: Run,
+  audit: AuditChoice,
+  agencies: AgenciesChild,
+  dataDir: string,
+  extra: Readonly<Record<string, string>> = {},
+): Promise<StartedGateway> {
+  const { options } = run;
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const env: Record<string, string> = {
     ESTELAM_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     ESTELAM_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
-    DEMO_AGENCIES_URL: run.agencies.url,
+    DEMO_AGENCIES_URL: agencies.url,
+    DEMO_GRPC_ADDRESS: agencies.grpcAddress,
     // A registry of its own, seeded from the demo documents.
-    ESTELAM_DATA_DIR: run.dir,
+    ESTELAM_DATA_DIR: dataDir,
     ESTELAM_REGISTRY_SEED: DEMO_REGISTRY_DIR,
     ESTELAM_AUDIT_KEY: AUDIT_KEY,
     ESTELAM_LOG_LEVEL: options.logLevel,
@@ -194,20 +226,34 @@ async function startStack(
     ESTELAM_SHUTDOWN_GRACE_MS: "5000",
     ...(audit.sink === "kafka" ? { KAFKA_BROKERS: audit.brokers.join(","), ESTELAM_AUDIT_TOPIC: audit.topic } : {}),
     ...(audit.sink === "off" ? { ESTELAM_AUDIT: "off" } : {}),
+    ...(options.workers === undefined ? {} : { ESTELAM_WORKERS: "1" }),
     ...options.gatewayEnv,
+    ...extra,
   };
   const profileDir = options.profile ? run.dir : undefined;
-  run.gateway = await startGatewayChild({ env, httpUrl, logFile: options.logFile, profileDir });
+  const child = await startGatewayChild({ env, httpUrl, logFile: options.logFile, profileDir });
+  const shown = { ...options.gatewayEnv, ...extra };
   progress(
-    `gateway: pid ${run.gateway.pid}, gRPC 127.0.0.1:${grpcPort}, ops ${httpUrl}, log level ${options.logLevel} to ${options.logFile ?? "/dev/null"}` +
-      (Object.keys(options.gatewayEnv).length > 0
-        ? `, with ${Object.entries(options.gatewayEnv)
+    `gateway: pid ${child.pid}, gRPC 127.0.0.1:${grpcPort}, ops ${httpUrl}, log level ${options.logLevel} to ${options.logFile ?? "/dev/null"}` +
+      (Object.keys(shown).length > 0
+        ? `, with ${Object.entries(shown)
             .map(([k, v]) => `${k}=${v}`)
             .join(" ")}`
         : "") +
       (options.profile ? ", under node --cpu-prof (slower: figures of this run are not representative)" : ""),
   );
-  return { httpUrl, grpcPort, audit, agencies: run.agencies, gateway: run.gateway };
+  return { httpUrl, grpcPort, child };
+}
+
+/** Starts the demo agencies and the gateway (with the audit trail --audit chooses) as child processes. */
+async function startStack(
+  run: Run,
+  extra: Readonly<Record<string, string>> = {},
+): Promise<{ httpUrl: string; grpcPort: number; audit: AuditChoice; agencies: AgenciesChild; gateway: Child }> {
+  const { audit, agencies } = await startAgencies(run);
+  const gateway = await startBenchGateway(run, audit, agencies, run.dir, extra);
+  run.gateway = gateway.child;
+  return { httpUrl: gateway.httpUrl, grpcPort: gateway.grpcPort, audit, agencies, gateway: gateway.child };
 }
 
 async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileSummary | undefined }> {
@@ -419,6 +465,274 @@ async function referenceBench(run: Run): Promise<{ ok: boolean; summary: Referen
   return { ok: summary.problems.length === 0, summary };
 }
 
+const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
+
+async function dropSchemas(url: string, names: readonly string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    for (const name of names) await client.query(`drop schema if exists ${name} cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
+interface WorkersPhase {
+  readonly workers: number;
+  readonly round: number;
+  readonly calls: number;
+  readonly failures: number;
+  readonly throughput: number;
+  readonly gatewayCpuUs: number | undefined;
+  readonly loadGeneratorCpuUs: number;
+  readonly otherCores: number | undefined;
+}
+
+/** --workers n: the gateway with one worker and with n, side by side under the same h2load load. */
+async function workersBench(run: Run): Promise<{ ok: boolean }> {
+  const { options } = run;
+  const n = options.workers ?? 2;
+  const missing = referenceToolsMissing();
+  if (missing !== undefined) throw new Error(`--workers needs ${missing} (Debian packages nghttp2-client and time)`);
+  const url = options.databaseUrl ?? DEFAULT_DATABASE_URL;
+  const tag = `${Date.now().toString(36)}_${process.pid}`;
+  run.schemas = { url, names: [`bench_w1_${tag}`, `bench_w${n}_${tag}`] };
+  const { audit, agencies } = await startAgencies(run);
+  const start = async (workers: number, schema: string): Promise<StartedGateway> =>
+    startBenchGateway(run, audit, agencies, join(run.dir, `w${workers}`), {
+      ESTELAM_WORKERS: String(workers),
+      ESTELAM_DATABASE_URL: url,
+      ESTELAM_DATABASE_SCHEMA: schema,
+      ESTELAM_INSTANCE: `bench-${workers}`,
+    });
+  const one = await start(1, run.schemas.names[0] as string);
+  run.gateway = one.child;
+  const many = await start(n, run.schemas.names[1] as string);
+  run.otherGateway = many.child;
+  const gateways = new Map<number, StartedGateway>([
+    [1, one],
+    [n, many],
+  ]);
+
+  const body = join(run.dir, "decile.bin");
+  writeFileSync(body, decileInquiryFrame());
+  const load = (gateway: StartedGateway, requests: number) =>
+    runH2load({
+      url: `http://127.0.0.1:${gateway.grpcPort}/estelam.inquiry.v1.InquiryService/Inquire`,
+      bodyFile: body,
+      headers: [`authorization: Bearer ${DEMO_API_KEY}`],
+      requests,
+      connections: options.connections,
+      streams: options.streams,
+      timeFile: join(run.dir, "h2load.time"),
+      timeoutSeconds: options.maxSeconds,
+    });
+  const settle = async (httpUrl: string): Promise<void> => {
+    if (audit.sink !== "kafka") return;
+    for (let waited = 0; (await shippingBacklog(httpUrl)) > 0; waited += 50) {
+      if (waited > 60_000) throw new Error("the journal was not shipped to kafka within 60 s");
+      await sleep(50);
+    }
+  };
+  const problems: string[] = [];
+  for (const [workers, gateway] of gateways) {
+    if (options.warmup === 0) break;
+    const before = await gatewayAnswered(gateway.httpUrl);
+    const warm = await load(gateway, options.warmup);
+    const ok = (await gatewayAnswered(gateway.httpUrl)) - before;
+    progress(`warm-up ${workers} worker(s): ${warm.requests} calls, ${warm.failed} failed, ${ok} answered`);
+    if (ok !== options.warmup) problems.push(`warm-up ${workers} worker(s): ${ok} of ${options.warmup} answered`);
+    await settle(gateway.httpUrl);
+  }
+  const phases: WorkersPhase[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const workers of round % 2 === 1 ? [1, n] : [n, 1]) {
+      const gateway = gateways.get(workers) as StartedGateway;
+      const answeredBefore = await gatewayAnswered(gateway.httpUrl);
+      const cpuBefore = procTreeCpuSeconds(gateway.child.pid);
+      const agenciesBefore = procCpuSeconds(agencies.pid) ?? 0;
+      const brokerBefore = run.brokerPid === undefined ? 0 : (procCpuSeconds(run.brokerPid) ?? 0);
+      const machineBefore = machineBusySeconds();
+      const started = performance.now();
+      const result = await load(gateway, options.requests);
+      await settle(gateway.httpUrl);
+      const wall = (performance.now() - started) / 1000;
+      const machineAfter = machineBusySeconds();
+      const cpuAfter = procTreeCpuSeconds(gateway.child.pid);
+      const ours =
+        (cpuAfter ?? 0) -
+        (cpuBefore ?? 0) +
+        (procCpuSeconds(agencies.pid) ?? 0) -
+        agenciesBefore +
+        (run.brokerPid === undefined ? 0 : (procCpuSeconds(run.brokerPid) ?? 0) - brokerBefore) +
+        result.cpuSeconds;
+      const answered = (await gatewayAnswered(gateway.httpUrl)) - answeredBefore;
+      const phase: WorkersPhase = {
+        workers,
+        round,
+        calls: result.requests,
+        failures: result.failed + (result.requests - answered),
+        throughput: result.requests / result.seconds,
+        gatewayCpuUs: cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1e6) / result.requests,
+        loadGeneratorCpuUs: (result.cpuSeconds * 1e6) / result.requests,
+        otherCores:
+          machineBefore === undefined || machineAfter === undefined ? undefined : Math.max(0, machineAfter - machineBefore - ours) / wall,
+      };
+      phases.push(phase);
+      progress(
+        `round ${round}, ${workers} worker(s): ${phase.calls} calls, ${phase.throughput.toFixed(0)}/s, ${phase.failures} failed; gateway CPU ${phase.gatewayCpuUs?.toFixed(0) ?? "–"} µs/inquiry, h2load ${phase.loadGeneratorCpuUs.toFixed(0)} µs; other processes ${phase.otherCores?.toFixed(2) ?? "–"} cores`,
+      );
+      if (phase.failures > 0) problems.push(`round ${round}, ${workers} worker(s): ${phase.failures} of ${phase.calls} calls not answered`);
+    }
+  }
+  const medianOf = (workers: number) => {
+    const of = phases.filter((p) => p.workers === workers);
+    const cpu = of.map((p) => p.gatewayCpuUs).filter((v): v is number => v !== undefined);
+    const other = of.map((p) => p.otherCores).filter((v): v is number => v !== undefined);
+    return {
+      workers,
+      throughput: median(of.map((p) => p.throughput)),
+      gatewayCpuUs: cpu.length === 0 ? undefined : median(cpu),
+      loadGeneratorCpuUs: median(of.map((p) => p.loadGeneratorCpuUs)),
+      otherCores: other.length === 0 ? undefined : median(other),
+    };
+  };
+  const medians = [medianOf(1), medianOf(n)];
+  const ratio = (medians[1]?.throughput ?? Number.NaN) / (medians[0]?.throughput ?? Number.NaN);
+  const json = {
+    bench: "estelam-workers",
+    cores: availableParallelism(),
+    audit: { sink: audit.sink, why: audit.why },
+    connections: options.connections,
+    streams: options.streams,
+    requests: options.requests,
+    rounds: options.rounds,
+    phases,
+    median: medians,
+    throughputRatio: ratio,
+    problems,
+  };
+  const row = (m: (typeof medians)[number]): string =>
+    `${`${m.workers} worker${m.workers === 1 ? "" : "s"}`.padEnd(14)}${m.throughput.toFixed(0).padStart(10)}${(m.gatewayCpuUs?.toFixed(0) ?? "–").padStart(16)}${m.loadGeneratorCpuUs.toFixed(0).padStart(12)}${(m.otherCores?.toFixed(2) ?? "–").padStart(10)}`;
+  const text = [
+    "",
+    `workers, side by side (h2load ${options.connections} connections × ${options.streams} streams, household-decile inquiry through the gRPC connector, ${options.requests} calls per phase, median of ${options.rounds} rounds, ${availableParallelism()} cores, PostgreSQL)`,
+    "",
+    `${"".padEnd(14)}${"calls/s".padStart(10)}${"CPU µs/inquiry".padStart(16)}${"h2load µs".padStart(12)}${"others".padStart(10)}`,
+    ...medians.map(row),
+    "",
+    `throughput ${n} workers ÷ 1 worker: ${ratio.toFixed(2)}`,
+    ...problems.map((p) => `PROBLEM: ${p}`),
+    "",
+  ].join("\n");
+  if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+  else process.stdout.write(`${text}\n${JSON.stringify(json)}\n`);
+  return { ok: problems.length === 0 };
+}
+
+/** --soak: steady open-loop load for a long while, the gateway's memory sampled; is it flat? */
+async function soakBench(run: Run): Promise<{ ok: boolean }> {
+  const { options } = run;
+  const seconds = options.soakSeconds ?? 60;
+  const rate = options.rate ?? 300;
+  const { grpcPort, httpUrl, gateway } = await startStack(run);
+  const gatewayPath = createGatewayPath(`127.0.0.1:${grpcPort}`, DEMO_API_KEY, "bench/load-generator", DEADLINE_MS);
+  const problems: string[] = [];
+  const samples: MemorySample[] = [];
+  const latencies: Float64Array[] = [];
+  let sent = 0;
+  let errors = 0;
+  let worstSendLagMs = 0;
+  try {
+    if (options.warmup > 0) {
+      const warm = await runLoad(buildWorkload(options.warmup, WARMUP_SEED), options.concurrency, gatewayPath.send, run.abort.signal);
+      progress(`warm-up: ${warm.count} inquiries, ${warm.errors} errors`);
+    }
+    progress(`soak: ${rate} inquiries/s for ${seconds} s, memory sampled every ${options.sampleSeconds} s`);
+    const started = performance.now();
+    const sample = async (): Promise<void> => {
+      const metrics = await scrapeMetrics(httpUrl).catch(() => undefined);
+      const rss = metrics?.get("process_resident_memory_bytes");
+      const heap = metrics?.get("nodejs_heap_size_used_bytes");
+      if (rss !== undefined && heap !== undefined)
+        samples.push({ atSeconds: (performance.now() - started) / 1000, rssBytes: rss, heapUsedBytes: heap });
+    };
+    await sample();
+    const sampler = setInterval(() => void sample(), options.sampleSeconds * 1000);
+    // The load goes in chunks of ten seconds' worth, so the bench holds one chunk's inquiries at a time.
+    let chunk = 0;
+    try {
+      while (!run.abort.signal.aborted) {
+        const left = seconds - (performance.now() - started) / 1000;
+        if (left <= 0.5) break;
+        const count = Math.max(1, Math.round(rate * Math.min(10, left)));
+        const result = await runOpenLoop(buildWorkload(count, (chunk + 1) * 1_000_000), rate, gatewayPath.send, run.abort.signal);
+        chunk++;
+        sent += result.count;
+        errors += result.errors;
+        worstSendLagMs = Math.max(worstSendLagMs, result.maxSendLagMs);
+        latencies.push(result.latenciesMs);
+        if (result.errors > 0) problems.push(`chunk ${chunk}: ${result.errors} errors (${result.errorSamples[0] ?? ""})`);
+        if (chunk % 6 === 0) {
+          const last = samples[samples.length - 1];
+          progress(
+            `soak ${((performance.now() - started) / 1000).toFixed(0)} s: ${sent} inquiries, ${errors} errors; RSS ${((last?.rssBytes ?? 0) / 1048576).toFixed(0)} MiB, heap used ${((last?.heapUsedBytes ?? 0) / 1048576).toFixed(0)} MiB`,
+          );
+        }
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    await sample();
+  } finally {
+    gatewayPath.close();
+  }
+  const verdict = judgeSoak(samples, seconds);
+  let idle: number | undefined;
+  if (options.idleSeconds > 0) {
+    await sleep(2000);
+    const before = procTreeCpuSeconds(gateway.pid);
+    await sleep(options.idleSeconds * 1000);
+    const after = procTreeCpuSeconds(gateway.pid);
+    idle = before === undefined || after === undefined ? undefined : (after - before) / options.idleSeconds;
+  }
+  const all = new Float64Array(latencies.reduce((n, l) => n + l.length, 0));
+  let at = 0;
+  for (const l of latencies) {
+    all.set(l, at);
+    at += l.length;
+  }
+  const latency = summarizeLatencies(all);
+  const json = {
+    bench: "estelam-soak",
+    seconds,
+    rate,
+    sampleSeconds: options.sampleSeconds,
+    inquiries: sent,
+    errors,
+    latencyMs: { p50: latency.p50, p99: latency.p99, max: latency.max },
+    worstSendLagMs,
+    samples,
+    verdict,
+    idleCpuSecondsPerSecond: idle,
+    problems,
+  };
+  const text = [
+    "",
+    `soak: ${sent} inquiries at ${rate}/s open loop over ${seconds} s, ${errors} errors; latency p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, max ${latency.max.toFixed(1)} ms (worst send lag ${worstSendLagMs.toFixed(1)} ms)`,
+    "",
+    formatSoakVerdict(verdict),
+    idle === undefined
+      ? "idle CPU not measured (--idle-seconds 0)"
+      : `idle CPU after the load: ${(idle * 100).toFixed(2)} % of a core over ${options.idleSeconds} s (goal < 1 %)`,
+    ...problems.slice(0, 10).map((p) => `PROBLEM: ${p}`),
+    "",
+  ].join("\n");
+  if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+  else process.stdout.write(`${text}\n${JSON.stringify(json)}\n`);
+  return { ok: errors === 0 };
+}
+
 interface OpenLoopPhase {
   readonly path: PathName;
   readonly round: number;
@@ -625,7 +939,9 @@ async function goalsBench(options: BenchOptions, register: (run: Run) => void): 
 
 async function cleanUp(run: Run): Promise<void> {
   await run.nginx?.stop().catch(() => undefined);
-  for (const child of [run.gateway, run.agencies]) if (child !== undefined) await stopChild(child, 5000).catch(() => undefined);
+  for (const child of [run.gateway, run.otherGateway, run.agencies])
+    if (child !== undefined) await stopChild(child, 15_000).catch(() => undefined);
+  if (run.schemas !== undefined) await dropSchemas(run.schemas.url, run.schemas.names).catch(() => undefined);
   const audit = run.audit;
   if (audit?.sink === "kafka" && !run.options.keepTopic) {
     await deleteTopic(audit.brokers, audit.topic).catch((error: unknown) =>
@@ -788,9 +1104,17 @@ async function main(): Promise<number> {
       clearTimeout(limit);
     }
   }
-  if (options.reference || options.rate !== undefined) {
+  if (options.reference || options.rate !== undefined || options.workers !== undefined || options.soakSeconds !== undefined) {
     try {
-      return (await (options.reference ? referenceBench(run) : openLoopBench(run))).ok ? 0 : 1;
+      const stage =
+        options.soakSeconds !== undefined
+          ? soakBench
+          : options.workers !== undefined
+            ? workersBench
+            : options.reference
+              ? referenceBench
+              : openLoopBench;
+      return (await stage(run)).ok ? 0 : 1;
     } catch (error) {
       progress(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
       return 1;

@@ -1,5 +1,6 @@
 // Command-line options of the inquiry benchmark, validated once into a fully resolved object.
 import { parseArgs } from "node:util";
+import { parseDuration } from "./soak.ts";
 
 export interface BenchOptions {
   /** Inquiries per measured phase (one phase = one path, one round). */
@@ -24,6 +25,12 @@ export interface BenchOptions {
   readonly rate: number | undefined;
   /** Open loop: seconds per phase. */
   readonly durationSeconds: number;
+  /** Instead of the inquiry bench: the gateway with 1 worker and with this many, side by side under h2load. */
+  readonly workers: number | undefined;
+  /** Instead of the inquiry bench: steady open-loop load for this many seconds, sampling the gateway's memory. */
+  readonly soakSeconds: number | undefined;
+  /** Seconds between memory samples of --soak. */
+  readonly sampleSeconds: number;
   /** h2load connections and streams per connection for --reference. */
   readonly connections: number;
   readonly streams: number;
@@ -78,6 +85,16 @@ alternating the two paths for several rounds, and reports the median of each pat
                       counted from each inquiry's scheduled time; prints p50/p99/p99.9 of both paths and what
                       the gateway adds (--warmup applies, closed loop at --concurrency)
   --duration <s>      seconds per open-loop phase                         (default 10)
+  --workers <n>       instead: the gateway with 1 worker and with n workers (ESTELAM_WORKERS; both on
+                      PostgreSQL, --database-url or postgres://postgres@127.0.0.1:5432/test, fresh schemas),
+                      each loaded by h2load with the household-decile inquiry (gRPC connector) over
+                      --connections × --streams, alternating over --rounds of --requests calls; prints
+                      throughput, CPU per inquiry of all the gateway's processes, and the ratio n : 1
+  --soak <duration>   instead: a soak. Open-loop load at --rate (default 300/s) for the duration (30s, 10m,
+                      30m, 1h), the gateway's RSS and V8 heap sampled every --sample-seconds; after a warm-up
+                      (a fifth, at most 5 min) a least-squares line says whether memory is flat; then the
+                      gateway's idle CPU over --idle-seconds (default 5)
+  --sample-seconds <s> seconds between memory samples of --soak          (default 10)
   --connections <n>   h2load connections for --reference                  (default 4)
   --streams <n>       h2load streams per connection for --reference       (default 16)
   --audit-index       instead: build an audit index of --index-events records in the database and time
@@ -92,7 +109,8 @@ alternating the two paths for several rounds, and reports the median of each pat
                       closed-loop bench and --rate: only the gateway phases are counted)
                       (the profiler slows the gateway: use the figures of a run without it)
   --keep-topic        keep the run's Kafka audit topic (deleted by default)
-  --max-seconds <s>   stop with an error after this long                  (default 900)
+  --max-seconds <s>   stop with an error after this long                  (default 900; with --soak,
+                      the soak's duration + 600)
   --json              print only the JSON result line on stdout (progress goes to stderr)
   --help              show this text
 
@@ -131,6 +149,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         rate: { type: "string" },
         goals: { type: "boolean" },
         duration: { type: "string" },
+        workers: { type: "string" },
+        soak: { type: "string" },
+        "sample-seconds": { type: "string" },
         connections: { type: "string" },
         streams: { type: "string" },
         "index-events": { type: "string" },
@@ -169,7 +190,20 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     if (match === null) throw new UsageError(`--gateway-env takes ESTELAM_NAME=value, not '${pair}'`);
     gatewayEnv[match[1] as string] = match[2] as string;
   }
+  let soakSeconds: number | undefined;
+  const soak = text("soak");
+  if (soak !== undefined) {
+    try {
+      soakSeconds = parseDuration(soak);
+    } catch (error) {
+      throw new UsageError(`--soak: ${(error as Error).message}`);
+    }
+    if (soakSeconds < 10 || soakSeconds > 86_400) throw new UsageError(`--soak must be from 10s to 24h, not '${soak}'`);
+  }
   return {
+    workers: text("workers") === undefined ? undefined : wholeNumber("workers", text("workers"), 2, 1, 256),
+    soakSeconds,
+    sampleSeconds: wholeNumber("sample-seconds", text("sample-seconds"), 10, 1, 3600),
     requests: wholeNumber("requests", text("requests"), 20_000, 1, 10_000_000),
     concurrency: wholeNumber("concurrency", text("concurrency"), 64, 1, 4096),
     rounds: wholeNumber("rounds", text("rounds"), 3, 1, 50),
@@ -193,7 +227,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     profile: values.profile === true,
     keepTopic: values["keep-topic"] === true,
     json: values.json === true,
-    maxSeconds: wholeNumber("max-seconds", text("max-seconds"), 900, 10, 86_400),
+    // A soak's own length plus ten minutes for starting, warming up and the idle measurement, unless given.
+    maxSeconds: wholeNumber("max-seconds", text("max-seconds"), soakSeconds === undefined ? 900 : soakSeconds + 600, 10, 90_000),
     help: values.help === true,
   };
 }

@@ -1,7 +1,7 @@
 // The benchmark's child processes (the demo agencies and the gateway), each its own Node process on
 // 127.0.0.1, and what the parent reads about them: readiness, /metrics, CPU time and memory from /proc.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -187,6 +187,33 @@ export function procCpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A process and its descendants (e.g. the gateway's primary and its workers), from /proc/<pid>/task/<tid>/children. */
+export function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    const parent = tree[i] as number;
+    try {
+      for (const task of readdirSync(`/proc/${parent}/task`)) {
+        const children = readFileSync(`/proc/${parent}/task/${task}/children`, "utf8").trim();
+        if (children !== "") tree.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      // The process ended meanwhile, or there is no /proc.
+    }
+  }
+  return tree;
+}
+
+/** CPU seconds of a process and its descendants alive now; undefined where there is no /proc. */
+export function procTreeCpuSeconds(pid: number): number | undefined {
+  let sum: number | undefined;
+  for (const member of processTree(pid)) {
+    const seconds = procCpuSeconds(member);
+    if (seconds !== undefined) sum = (sum ?? 0) + seconds;
+  }
+  return sum;
 }
 
 /** Resident set size in bytes from /proc/<pid>/status; undefined where there is no /proc. */

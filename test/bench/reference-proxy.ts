@@ -4,8 +4,9 @@
 // measured. Three targets, in alternating order over the rounds:
 //   - nginx (Debian's) with grpc_pass in front of the demo agencies' gRPC face (the welfare agency),
 //     one process (master_process off), keep-alive to the upstream, an access log line per call;
-//   - the gateway, asked the README's identity inquiry with every feature on (authentication, validation,
-//     breaker, durable audit shipped as configured, metrics, the log line), calling the demo agency;
+//   - the gateway, asked the welfare agency's household-decile inquiry with every feature on (authentication,
+//     validation, breaker, durable audit shipped as configured, metrics, the log line), calling the same
+//     gRPC agency through its gRPC connector;
 //   - the demo agencies' gRPC face directly, the floor.
 // CPU per call is utime + stime from /proc/<pid>/stat before and after each phase, divided by the calls.
 import { execFile, spawn } from "node:child_process";
@@ -15,7 +16,7 @@ import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { InquireRequestSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
-import { procCpuSeconds } from "./processes.ts";
+import { procCpuSeconds, procTreeCpuSeconds } from "./processes.ts";
 import { median } from "./report.ts";
 
 export const NGINX = "/usr/sbin/nginx";
@@ -26,11 +27,13 @@ const TIME = "/usr/bin/time";
 const WELFARE_TOKEN = "welfare-demo-token-3a7e58";
 const WELFARE_METHOD = "/ir.mcls.refah.v1.SubsidyService/GetHouseholdDecile";
 const INQUIRE_METHOD = "/estelam.inquiry.v1.InquiryService/Inquire";
-/** The README's identity inquiry. */
-const IDENTITY = {
-  inquiryType: "nocr.identity-match.v1",
-  params: { national_code: "0012345679", birth_date: "1348/01/31" },
-  purpose: "kyc.account-opening",
+/** The national code every target asks about; the welfare agency answers it with a decile. */
+const NATIONAL_CODE = "0012345679";
+/** The inquiry bound over the gateway's gRPC connector to the welfare agency nginx proxies to (registry/catalogues/demo/welfare.yaml). */
+const DECILE = {
+  inquiryType: "welfare.subsidy-decile.v1",
+  params: { national_code: NATIONAL_CODE },
+  purpose: "loan.application",
   endUser: "branch-1021/teller-7",
 } as const;
 
@@ -42,9 +45,9 @@ export function grpcFrame(message: Uint8Array): Buffer {
   return frame;
 }
 
-/** The gateway's Inquire request for the README's identity inquiry, framed. */
-export function identityInquiryFrame(): Buffer {
-  return grpcFrame(toBinary(InquireRequestSchema, create(InquireRequestSchema, { ...IDENTITY, params: { ...IDENTITY.params } })));
+/** The gateway's Inquire request for the household-decile inquiry (answered through the gRPC connector), framed. */
+export function decileInquiryFrame(): Buffer {
+  return grpcFrame(toBinary(InquireRequestSchema, create(InquireRequestSchema, { ...DECILE, params: { ...DECILE.params } })));
 }
 
 /** The welfare agency's GetHouseholdDecileRequest (field 1, national_code), framed. */
@@ -292,11 +295,11 @@ async function agencyAnswered(url: string, agency: string, status: string): Prom
   return stats[agency]?.answered[status] ?? 0;
 }
 
-async function gatewayAnswered(httpUrl: string): Promise<number> {
+export async function gatewayAnswered(httpUrl: string): Promise<number> {
   const text = await (await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
   let sum = 0;
   for (const match of text.matchAll(/^estelam_inquiries_total\{([^}]*)\} (\d+)$/gm))
-    if ((match[1] ?? "").includes(`inquiry_type="${IDENTITY.inquiryType}"`) && (match[1] ?? "").includes('outcome="answered"'))
+    if ((match[1] ?? "").includes(`inquiry_type="${DECILE.inquiryType}"`) && (match[1] ?? "").includes('outcome="answered"'))
       sum += Number(match[2]);
   return sum;
 }
@@ -304,8 +307,8 @@ async function gatewayAnswered(httpUrl: string): Promise<number> {
 export async function runReference(ctx: ReferenceContext): Promise<ReferenceSummary> {
   const welfareBody = join(ctx.dir, "welfare.bin");
   const inquireBody = join(ctx.dir, "inquire.bin");
-  writeFileSync(welfareBody, welfareRequestFrame(IDENTITY.params.national_code));
-  writeFileSync(inquireBody, identityInquiryFrame());
+  writeFileSync(welfareBody, welfareRequestFrame(NATIONAL_CODE));
+  writeFileSync(inquireBody, decileInquiryFrame());
   const targets: Record<ReferenceTarget, { url: string; body: string; headers: string[]; pid: number | undefined }> = {
     nginx: {
       url: `http://${ctx.nginxAddress}${WELFARE_METHOD}`,
@@ -366,7 +369,9 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
     for (const target of orders[(round - 1) % orders.length] as ReferenceTarget[]) {
       const pid = targets[target].pid;
       const answeredBefore = await answered(target);
-      const proxyBefore = pid === undefined ? undefined : procCpuSeconds(pid);
+      // The gateway's CPU is that of all its processes (a primary and its workers when ESTELAM_WORKERS > 1).
+      const proxyCpu = (p: number): number | undefined => (target === "gateway" ? procTreeCpuSeconds(p) : procCpuSeconds(p));
+      const proxyBefore = pid === undefined ? undefined : proxyCpu(pid);
       const agenciesBefore = procCpuSeconds(ctx.agenciesPid);
       const brokerBefore = ctx.brokerPid === undefined ? undefined : procCpuSeconds(ctx.brokerPid);
       const machineBefore = ctx.machineBusySeconds();
@@ -375,7 +380,7 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
       if (target === "gateway") await ctx.settle();
       const wall = (performance.now() - started) / 1000;
       const machineAfter = ctx.machineBusySeconds();
-      const proxyAfter = pid === undefined ? undefined : procCpuSeconds(pid);
+      const proxyAfter = pid === undefined ? undefined : proxyCpu(pid);
       const agenciesAfter = procCpuSeconds(ctx.agenciesPid);
       const brokerAfter = ctx.brokerPid === undefined ? undefined : procCpuSeconds(ctx.brokerPid);
       const ok = (await answered(target)) - answeredBefore;
@@ -453,7 +458,7 @@ export function formatReference(summary: ReferenceSummary): string {
     "",
     `${"".padEnd(44)}${"calls/s".padStart(10)}${"CPU µs/call".padStart(14)}${"h2load µs".padStart(12)}${"others".padStart(10)}`,
     row("nginx grpc_pass → welfare agency (gRPC)", "nginx"),
-    row("gateway, identity inquiry → nocr (HTTP/JSON)", "gateway"),
+    row("gateway gRPC connector → welfare agency", "gateway"),
     row("welfare agency direct (gRPC)", "agency"),
     "",
     `gateway CPU per inquiry ÷ nginx CPU per call: ${summary.cpuRatio.toFixed(2)} (goal ≤ 1.5)`,

@@ -5,7 +5,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { InquireRequestSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { percentile, runOpenLoop } from "../bench/load.ts";
-import { grpcFrame, identityInquiryFrame, nginxConfig, parseH2loadOutput, welfareRequestFrame } from "../bench/reference-proxy.ts";
+import { decileInquiryFrame, grpcFrame, nginxConfig, parseH2loadOutput, welfareRequestFrame } from "../bench/reference-proxy.ts";
 import { buildWorkload } from "../bench/workload.ts";
 
 describe("open loop", () => {
@@ -59,12 +59,12 @@ describe("reference proxy helpers", () => {
     expect([...frame]).toEqual([0, 0, 0, 0, 3, 1, 2, 3]);
   });
 
-  it("builds the identity inquiry the gateway decodes", () => {
-    const frame = identityInquiryFrame();
+  it("builds the household-decile inquiry the gateway decodes and answers through its gRPC connector", () => {
+    const frame = decileInquiryFrame();
     expect(frame.readUInt32BE(1)).toBe(frame.length - 5);
     const request = fromBinary(InquireRequestSchema, frame.subarray(5));
-    expect(request.inquiryType).toBe("nocr.identity-match.v1");
-    expect(request.params).toEqual({ national_code: "0012345679", birth_date: "1348/01/31" });
+    expect(request.inquiryType).toBe("welfare.subsidy-decile.v1");
+    expect(request.params).toEqual({ national_code: "0012345679" });
   });
 
   it("encodes the welfare request's national_code as field 1", () => {
