@@ -10,12 +10,25 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Pool } from "undici";
 import { adaptService } from "../../gateway/grpc/adapter.ts";
-import { Answer, InquiryService } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
+import { Answer, InquireRequestSchema, InquiryService } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { procCpuSeconds, startAgenciesChild, stopChild } from "./processes.ts";
-import { identityInquiryFrame, runH2load } from "./reference-proxy.ts";
+import { grpcFrame, runH2load } from "./reference-proxy.ts";
+
+/** The README's identity inquiry, framed: the floor's undici mode asks the demo civil registry for it. */
+function identityInquiryFrame(): Buffer {
+  const params = { national_code: "0012345679", birth_date: "1348/01/31" };
+  const request = create(InquireRequestSchema, {
+    inquiryType: "nocr.identity-match.v1",
+    params,
+    purpose: "kyc.account-opening",
+    endUser: "branch-1021/teller-7",
+  });
+  return grpcFrame(toBinary(InquireRequestSchema, request));
+}
 
 type Mode = "fixed" | "undici";
 
