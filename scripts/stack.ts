@@ -213,6 +213,9 @@ async function main(): Promise<void> {
       ESTELAM_INSTANCE: name,
       ESTELAM_AUDIT_KEY: key,
       ESTELAM_SCOREBOARD_FLUSH_MS: env.STACK_SCOREBOARD_FLUSH_MS ?? "2000",
+      // Two single-process instances by default (each would otherwise run one worker per core on PostgreSQL);
+      // STACK_WORKERS=N runs each with N workers, each a scoreboard instance of its own.
+      ESTELAM_WORKERS: env.STACK_WORKERS ?? "1",
       KAFKA_BROKERS: `127.0.0.1:${PORTS.kafka}`,
     });
     // The first instance seeds the empty schema; the second starts once it has.
