@@ -46,7 +46,9 @@ async function until<T>(what: string, get: () => Promise<T>, accept: (value: T) 
     if (last !== undefined && accept(last)) return last;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s (last: ${JSON.stringify(last, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))?.slice(0, 500)})\n${output}`);
+  throw new Error(
+    `${what}: not within ${timeoutMs / 1000} s (last: ${JSON.stringify(last, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))?.slice(0, 500)})\n${output}`,
+  );
 }
 
 async function prometheus(query: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
