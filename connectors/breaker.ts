@@ -34,7 +34,10 @@ export type ResultCheck = (result: JsonObject) => string | undefined;
  * Bounds on any connector's result (built-in kinds apply their endpoint's own, tighter limits while they
  * read): what a third-party connector hands back is held to these before the schema sees it.
  */
-export const RESULT_LIMITS = { maxDepth: 64, maxKeys: 20_000 } as const;
+// 48 levels: each JSON level is two protobuf message levels (Value, Struct), and protobuf runtimes decode at
+// most 100 (protobuf-es's and grpc's default recursion limit), so a deeper result would reach the caller
+// undecodable.
+export const RESULT_LIMITS = { maxDepth: 48, maxKeys: 20_000 } as const;
 const MAX_MESSAGE_CHARS = 500;
 
 export interface Breaker {
