@@ -221,6 +221,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             maxBytes: config.audit.journalMaxBytes,
             segmentBytes: config.audit.segmentBytes,
             ackTimeoutMs: config.audit.ackTimeoutMs,
+            commitDelayMs: config.audit.commitDelayMs,
           },
           auditSinkEvents(metrics, "journal", logger),
         );

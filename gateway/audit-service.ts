@@ -99,7 +99,7 @@ export function createAuditService(options: AuditServiceOptions): AuditServiceHa
       logger.info({ audit_read: "subject_report", by, kind, entries: Math.min(hits.length, limit) }, "audit index read");
       return create(SubjectReportResponseSchema, {
         truncated: hits.length > limit,
-        accesses: hits.slice(0, limit).map(({ event, param }) => ({
+        accesses: hits.slice(0, limit).map(({ event, param, amendment }) => ({
           inquiryId: event.inquiryId,
           trackingCode: event.trackingCode,
           askedAt: event.requestIn,
@@ -110,8 +110,9 @@ export function createAuditService(options: AuditServiceOptions): AuditServiceHa
           legalBasis: snapshot.inquiryTypes.get(event.inquiryType)?.legalBasis ?? "",
           inquiryType: event.inquiryType,
           responder: event.responder,
-          outcome: event.outcome,
-          faultReason: event.faultReason,
+          // What the asking agency got: an amending record's outcome overrides the one it amends.
+          outcome: (amendment ?? event).outcome,
+          faultReason: (amendment ?? event).faultReason,
           param,
         })),
       });

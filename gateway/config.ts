@@ -121,6 +121,12 @@ export const SETTINGS = [
       "How long an answer may wait for its audit record to be synced to the journal before it is withheld with AUDIT_UNAVAILABLE.",
   },
   {
+    name: "ESTELAM_AUDIT_COMMIT_DELAY_MS",
+    default: "0",
+    description:
+      "How long the audit journal waits, when a record arrives and no write is under way, for more records to join the same durable write (as PostgreSQL's commit_delay). 0: write at once. Each answer waits this much longer; worth it only on a disk whose sync is slow, under steady load. Below ESTELAM_AUDIT_ACK_TIMEOUT_MS, at most 1000.",
+  },
+  {
     name: "ESTELAM_AUDIT_KEY",
     default: "",
     description: "Secret key of the keyed digests (HMAC-SHA-256) of subject identifiers in audit events. Required unless in demo mode.",
@@ -292,6 +298,8 @@ export interface GatewayConfig {
     /** Follow the journal into the audit index in the database. */
     readonly index: boolean;
     readonly ackTimeoutMs: number;
+    /** Wait before a journal write for more records to join it. */
+    readonly commitDelayMs: number;
     readonly key: string;
     /** Earlier keys, for reading records made before a rotation. */
     readonly previousKeys: readonly string[];
@@ -486,6 +494,7 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
       segmentBytes: int("ESTELAM_AUDIT_SEGMENT_BYTES", 1024, 4 * 1024 ** 3),
       index: bool("ESTELAM_AUDIT_INDEX"),
       ackTimeoutMs: int("ESTELAM_AUDIT_ACK_TIMEOUT_MS", 1, 600_000),
+      commitDelayMs: int("ESTELAM_AUDIT_COMMIT_DELAY_MS", 0, 1000),
       key,
       previousKeys,
     },
@@ -515,6 +524,10 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
       flushMs: int("ESTELAM_SCOREBOARD_FLUSH_MS", 100, 60_000),
     },
   };
+  if (config.audit.commitDelayMs > 0 && config.audit.commitDelayMs >= config.audit.ackTimeoutMs)
+    problems.push(
+      `ESTELAM_AUDIT_COMMIT_DELAY_MS=${config.audit.commitDelayMs} must be below ESTELAM_AUDIT_ACK_TIMEOUT_MS=${config.audit.ackTimeoutMs}: every answer would wait out its sync`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -1,11 +1,13 @@
 // The InquiryService implementation: runs the request path, then records the outcome — the audit event
 // first (awaited: an answer is released only once its evidence is durable), then metrics and one log line.
 // The record tells what the caller gets: the call is checked for cancellation before the record is written,
-// so an answer that cannot be delivered is recorded as the failure it is.
+// so an answer that cannot be delivered is recorded as the failure it is; and a caller that goes away while
+// the record is being synced gets a second record, amending the first with what it got.
 import { create, type JsonValue } from "@bufbuild/protobuf";
 import { type Duration, DurationSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectorAnswer } from "../connectors/connector.ts";
 import { EstelamError } from "../core/errors.ts";
+import type { AuditEvent } from "../gen/estelam/audit/v1/audit_pb.js";
 import {
   Answer,
   type InquireRequest,
@@ -147,11 +149,34 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     if (error === undefined && call.signal.aborted) error = EstelamError.from(call.signal.reason);
     const done = record(ctx, answer, error, answeredAt);
     let auditFailure: EstelamError | undefined;
+    let event: AuditEvent | undefined;
     try {
       // With the trail off (measuring what it costs), no event is built: its digests are part of that cost.
-      if (audit.kind !== "off") await audit.append(auditEvents.build(done));
+      if (audit.kind !== "off") {
+        event = auditEvents.build(done);
+        await audit.append(event);
+      }
     } catch (thrown) {
       auditFailure = EstelamError.from(thrown);
+    }
+    // The caller went away while the record was being synced: the answer will not be sent, and the record
+    // says it was about to be. A second record amends it with what the caller got.
+    let amendFailure: EstelamError | undefined;
+    if (event !== undefined && auditFailure === undefined && error === undefined && call.signal.aborted) {
+      error = EstelamError.from(call.signal.reason);
+      try {
+        await audit.append(
+          auditEvents.amend(event, {
+            inquiryId: newInquiryId(),
+            atMs: Date.now(),
+            faultReason: error.reason,
+            faultOrigin: error.origin,
+            grpcStatus: error.code,
+          }),
+        );
+      } catch (thrown) {
+        amendFailure = EstelamError.from(thrown);
+      }
     }
     // Evidence first: an answer whose record is not durable is withheld — unless the inquiry type's registry
     // policy says to answer without it (`audit.whenAuditUnavailable: answer`), which is logged as such.
@@ -197,6 +222,11 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
       );
     else if (auditFailure !== undefined)
       logger.error({ ...line, audit_reason: auditFailure.message }, "inquiry not recorded in the audit trail");
+    else if (amendFailure !== undefined)
+      logger.error(
+        { ...line, audit: "not_amended", audit_reason: amendFailure.message },
+        "the caller went away while the inquiry's record was synced, and the record amending it could not be written: the record says answered",
+      );
     else if (error !== undefined && error.origin !== "client") logger.warn(line, "inquiry failed");
     else logger.info(line, "inquiry");
 

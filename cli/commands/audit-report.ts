@@ -92,6 +92,9 @@ function summary(event: AuditEvent): string {
     `inquiry type ${event.inquiryType}`,
     `answered by  ${event.responder || "(no agency was asked)"}${event.endpoint ? `  via ${event.endpoint}` : ""}`,
     `outcome      ${OUTCOMES[event.outcome] ?? "unknown"}${event.faultReason ? ` ${event.faultReason}` : ""}`,
+    ...(event.amends === ""
+      ? []
+      : [`amends       ${event.amends}: the caller went away while that record was synced; this is what it got`]),
     `subjects     ${event.subjects.map((s) => `${s.param} (${s.kind})`).join(", ") || "-"}`,
     `record       instance ${event.gatewayInstance} sequence ${event.sequence}, key ${event.keyId}`,
   ];

@@ -3,7 +3,9 @@
 // tracking code and a citizen's data-access report ("every inquiry about me") is one index lookup. A record
 // is indexed once, whatever the number of times it is offered (its gateway instance and sequence are the key),
 // and each record's subject digests are indexed with the time of the inquiry, newest first. No identifier is
-// stored in clear: only the keyed digests the records already hold.
+// stored in clear: only the keyed digests the records already hold. A record that amends an earlier one
+// (AuditEvent.amends: the caller went away while that record was synced) is found with it by tracking code,
+// and gives its inquiry's report entry the outcome the caller got; it is not an inquiry of its own.
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type AuditEvent, AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
@@ -51,6 +53,8 @@ export interface SubjectHit {
   readonly event: AuditEvent;
   /** The parameter that held the identifier. */
   readonly param: string;
+  /** A record amending `event` with what the caller got, if there is one. */
+  readonly amendment?: AuditEvent;
 }
 
 export interface AuditIndex {
@@ -96,7 +100,8 @@ export async function openAuditIndex(db: Database): Promise<AuditIndex> {
         events.map((e, i) => Buffer.from(encoded[i] ?? toBinary(AuditEventSchema, e)).toString("hex")),
       ],
     );
-    const subjects = events.flatMap((e) => e.subjects.map((subject) => ({ e, subject })));
+    // An amending record repeats its inquiry's subjects; the inquiry is indexed by the record it amends.
+    const subjects = events.flatMap((e) => (e.amends === "" ? e.subjects.map((subject) => ({ e, subject })) : []));
     if (subjects.length > 0)
       await tx.query(
         `insert into audit_subjects (digest, request_in, instance, sequence, param)
@@ -151,7 +156,23 @@ export async function openAuditIndex(db: Database): Promise<AuditIndex> {
          order by s.request_in desc, s.instance, s.sequence`,
         [Buffer.from(digest), limit],
       );
-      return result.rows.map((r) => ({ event: fromBinary(AuditEventSchema, new Uint8Array(r.record)), param: r.param }));
+      const hits = result.rows.map((r) => ({ event: fromBinary(AuditEventSchema, new Uint8Array(r.record)), param: r.param }));
+      if (hits.length === 0) return hits;
+      // Amending records share their inquiry's tracking code (rare: one per caller gone during a sync).
+      const amendments = new Map<string, AuditEvent>();
+      const codes = [...new Set(hits.map((h) => h.event.trackingCode))];
+      const related = await db.query<{ record: Uint8Array }>(
+        "select record from audit_events where tracking_code = any($1::text[]) order by sequence",
+        [codes],
+      );
+      for (const row of related.rows) {
+        const event = fromBinary(AuditEventSchema, new Uint8Array(row.record));
+        if (event.amends !== "") amendments.set(event.amends, event);
+      }
+      return hits.map((h) => {
+        const amendment = amendments.get(h.event.inquiryId);
+        return amendment === undefined ? h : { ...h, amendment };
+      });
     },
 
     async count() {

@@ -14,7 +14,7 @@ import {
   type KeyObject,
   randomBytes,
 } from "node:crypto";
-import { create, type JsonValue } from "@bufbuild/protobuf";
+import { clone, create, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Origin } from "../../core/errors.ts";
 import { type AuditEvent, AuditEventSchema, FaultOrigin, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
@@ -98,8 +98,24 @@ export interface InquiryRecord {
   readonly retainPayload?: boolean;
 }
 
+/** What the caller got instead of the answer an earlier record says the gateway was about to send. */
+export interface Amendment {
+  /** The amending record's own id (every record's id is unique). */
+  readonly inquiryId: string;
+  /** When the caller was found gone. */
+  readonly atMs: number;
+  readonly faultReason: string;
+  readonly faultOrigin: Origin;
+  readonly grpcStatus: number;
+}
+
 export interface AuditEventFactory {
   build(record: InquiryRecord): AuditEvent;
+  /**
+   * A record that amends `original` (already written) with what the caller got: the same inquiry, outcome
+   * FAILED with the amendment's fault, `amends` naming the original; no payload.
+   */
+  amend(original: AuditEvent, amendment: Amendment): AuditEvent;
   /** The digest a subject identifier gets in events; for "who looked me up" searches. */
   subjectDigest(kind: string, normalisedValue: string): Uint8Array;
 }
@@ -119,6 +135,21 @@ export function createAuditEventFactory(options: { readonly key: AuditKey; reado
 
   return {
     subjectDigest,
+    amend(original, a) {
+      const event = clone(AuditEventSchema, original);
+      event.inquiryId = a.inquiryId;
+      event.amends = original.inquiryId;
+      event.responseOut = timestampFromMs(a.atMs);
+      event.outcome = Outcome.FAILED;
+      event.faultReason = a.faultReason;
+      event.faultOrigin = ORIGINS[a.faultOrigin];
+      event.grpcStatus = a.grpcStatus;
+      event.payload = undefined;
+      event.sequence = 0n;
+      event.previousDigest = new Uint8Array();
+      event.chainDigest = new Uint8Array();
+      return event;
+    },
     build(r) {
       const requestJson = canonicalJson(r.params);
       const answerJson = canonicalJson(r.answer);

@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../core/errors.ts";
 import { type AuditEvent, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { readJournal } from "../helpers/audit-events.ts";
-import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { estelam } from "../helpers/cli.ts";
+import { KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const identity = {
   inquiryType: "nocr.identity-match.v1",
@@ -98,5 +99,100 @@ describe("the audit record tells what the caller got", () => {
     expect(last?.outcome).toBe(Outcome.FAILED);
     expect(last?.faultReason).toBe("DEADLINE_EXCEEDED");
     expect(records.filter((e) => e.outcome === Outcome.ANSWERED && e.faultReason !== "")).toEqual([]);
+  });
+});
+
+describe("a caller that goes away while its record is being synced", () => {
+  // Each write to the journal waits a second for company (ESTELAM_AUDIT_COMMIT_DELAY_MS): the window between
+  // the last check that the caller is there and the record being durable, which on a fast disk lasts a
+  // fraction of a millisecond, is held open long enough to go away in.
+  let slow: TestGateway;
+  beforeAll(async () => {
+    slow = await startTestGateway({ audit: "journal", env: { ESTELAM_AUDIT_COMMIT_DELAY_MS: "1000" } });
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  async function newRecords(before: ReadonlySet<string>, count: number): Promise<AuditEvent[]> {
+    let found: AuditEvent[] = [];
+    await expect
+      .poll(
+        async () => {
+          found = (await readJournal(slow.journalDir)).filter((e) => !before.has(e.inquiryId) && e.registryChange === undefined);
+          return found.length;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(count);
+    return found;
+  }
+
+  it("gets an amending record saying DEADLINE_EXCEEDED, and the report and `audit show` give that outcome", async () => {
+    const before = new Set((await readJournal(slow.journalDir)).map((e) => e.inquiryId));
+    const asked = slow.agencies.stats().nocr.received;
+    // The agency answers at once; the deadline passes during the one-second sync.
+    const result = await slow.client.inquire(identity, { deadlineMs: 600 });
+    expect(!result.ok && result.status.code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(slow.agencies.stats().nocr.received).toBe(asked + 1);
+
+    const [original, amending] = await newRecords(before, 2);
+    // The first record was written while the caller was there: it says what the gateway was about to send.
+    expect(original?.outcome).toBe(Outcome.ANSWERED);
+    expect(original?.amends).toBe("");
+    expect(amending).toMatchObject({
+      amends: original?.inquiryId,
+      trackingCode: original?.trackingCode,
+      outcome: Outcome.FAILED,
+      faultReason: "DEADLINE_EXCEEDED",
+      grpcStatus: Code.DEADLINE_EXCEEDED,
+      requester: original?.requester,
+      responder: original?.responder,
+      sequence: (original?.sequence ?? 0n) + 1n,
+      previousDigest: original?.chainDigest,
+    });
+    expect(amending?.inquiryId).not.toBe(original?.inquiryId);
+    expect(amending?.subjects).toEqual(original?.subjects);
+
+    // Readers give the inquiry the outcome the caller got, and list it once.
+    const admin = { ESTELAM_GRPC_ADDRESS: slow.gateway.grpcAddress, ESTELAM_API_KEY: KEYS.admin };
+    await expect
+      .poll(async () => (await fetch(`${slow.gateway.httpUrl}/metrics`)).text(), { timeout: 10_000 })
+      .toMatch(/^estelam_audit_index_lag_events 0$/m);
+    const report = await estelam(["audit", "report", identity.params.national_code, "--json"], admin);
+    expect(report.stderr).toBe("");
+    const { accesses } = JSON.parse(report.stdout) as { accesses: Array<Record<string, string>> };
+    const entries = accesses.filter((a) => a.trackingCode === original?.trackingCode);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ inquiryId: original?.inquiryId, outcome: "OUTCOME_FAILED", faultReason: "DEADLINE_EXCEEDED" });
+    const show = await estelam(["audit", "show", original?.trackingCode ?? ""], admin);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain(`amends       ${original?.inquiryId}`);
+    expect(show.stdout).toContain("outcome      failed DEADLINE_EXCEEDED");
+  });
+
+  it("gets an amending record saying CANCELLED when it cancels during the sync", async () => {
+    const before = new Set((await readJournal(slow.journalDir)).map((e) => e.inquiryId));
+    const asked = slow.agencies.stats().nocr.received;
+    const controller = new AbortController();
+    const pending = slow.client.inquire(identity, { signal: controller.signal });
+    // Cancel once the agency has answered: the record is then on its way to disk.
+    await expect.poll(() => slow.agencies.stats().nocr.received, { timeout: 5000 }).toBe(asked + 1);
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    const result = await pending;
+    expect(!result.ok && result.status.code).toBe(Code.CANCELLED);
+    const [original, amending] = await newRecords(before, 2);
+    expect(original?.outcome).toBe(Outcome.ANSWERED);
+    expect(amending).toMatchObject({ amends: original?.inquiryId, outcome: Outcome.FAILED, faultReason: "CANCELLED" });
+  });
+
+  it("gets no amending record when the caller stays: one record per answered inquiry", async () => {
+    const before = new Set((await readJournal(slow.journalDir)).map((e) => e.inquiryId));
+    const result = await slow.client.inquire(identity, { deadlineMs: 5000 });
+    expect(result.ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 1500));
+    const records = await newRecords(before, 1);
+    expect(records[0]).toMatchObject({ outcome: Outcome.ANSWERED, amends: "" });
   });
 });

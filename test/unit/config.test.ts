@@ -44,6 +44,11 @@ describe("configuration", () => {
     expect(off.audit).toMatchObject({ mode: "off", shipper: "none" });
     expect(resolveConfig({ ...key, ESTELAM_AUDIT_JOURNAL_DIR: "/srv/journal" }).audit.journalDir).toBe("/srv/journal");
     expect(resolveConfig({ ...key, ESTELAM_DATA_DIR: "/srv/estelam" }).audit.journalDir).toBe("/srv/estelam/audit");
+    // A commit delay as long as the acknowledgement timeout would withhold every answer.
+    expect(resolveConfig({ ...key, ESTELAM_AUDIT_COMMIT_DELAY_MS: "20" }).audit.commitDelayMs).toBe(20);
+    expect(() => resolveConfig({ ...key, ESTELAM_AUDIT_COMMIT_DELAY_MS: "500", ESTELAM_AUDIT_ACK_TIMEOUT_MS: "500" })).toThrow(
+      "ESTELAM_AUDIT_COMMIT_DELAY_MS=500 must be below ESTELAM_AUDIT_ACK_TIMEOUT_MS=500",
+    );
   });
 
   it("ships the audit journal to Kafka when KAFKA_BROKERS is set", () => {
