@@ -129,6 +129,7 @@ export async function createScoreboard(options: ScoreboardOptions): Promise<Scor
     });
   };
 
+  let lastSampled = "";
   const flushOnce = async (): Promise<void> => {
     const t = now();
     const nowMinute = minuteOf(t);
@@ -153,11 +154,13 @@ export async function createScoreboard(options: ScoreboardOptions): Promise<Scor
       for (const [key, p] of pending) if (p.version === p.written && p.minute < nowMinute) pending.delete(key);
       const view = await compute();
       latest = view;
-      await store.sample(
-        nowMinute,
-        dayOf(t),
-        view.inquiryTypes.map((s) => ({ inquiryType: s.id, agency: s.agency, status: s.status })),
-      );
+      // One sample per inquiry type and minute: rewritten only when a status changed within the minute.
+      const samples = view.inquiryTypes.map((s) => ({ inquiryType: s.id, agency: s.agency, status: s.status }));
+      const sampled = `${nowMinute}|${samples.map((s) => `${s.inquiryType}:${s.agency}:${s.status}`).join(",")}`;
+      if (sampled !== lastSampled) {
+        await store.sample(nowMinute, dayOf(t), samples);
+        lastSampled = sampled;
+      }
       if (t - lastPruneMs > 3_600_000) {
         lastPruneMs = t;
         await store.prune(nowMinute - KEEP_MINUTES, nowMinute - KEEP_SAMPLES_MINUTES, t - 86_400_000);

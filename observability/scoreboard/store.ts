@@ -3,7 +3,7 @@
 // Each instance (a "writer": its name plus a random suffix per process, so that a restart never overwrites
 // what the previous process wrote) upserts its own rows; readers sum over every writer.
 import type { Database, Migration } from "../../registry/database.ts";
-import type { BreakerStateName, Counts, InquiryStatus, MinuteCounts, WriterReport } from "./model.ts";
+import type { BreakerStateName, InquiryStatus, MinuteCounts, WriterReport } from "./model.ts";
 
 export const SCOREBOARD_MIGRATIONS: readonly Migration[] = [
   {
@@ -86,16 +86,26 @@ export async function createScoreboardStore(db: Database): Promise<ScoreboardSto
   return {
     async write(writer, instance, nowMs, rows, breakers) {
       await db.transaction(async (tx) => {
-        for (const row of rows) {
-          const c: Counts = row.counts;
+        // One statement for all the rows, their columns as arrays: one parse and plan per flush, not per row.
+        if (rows.length > 0)
           await tx.query(
             `insert into scoreboard_minutes (writer, instance, minute, day, inquiry_type, answered, faults, refused, buckets)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
+             select $1, $2, m, d, t, a, f, r, b::jsonb
+             from unnest($3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[]) as u(m, d, t, a, f, r, b)
              on conflict (writer, minute, inquiry_type) do update
                set answered = excluded.answered, faults = excluded.faults, refused = excluded.refused, buckets = excluded.buckets`,
-            [writer, instance, row.minute, row.day, row.inquiryType, c.answered, c.faults, c.refused, JSON.stringify(c.buckets)],
+            [
+              writer,
+              instance,
+              rows.map((row) => row.minute),
+              rows.map((row) => row.day),
+              rows.map((row) => row.inquiryType),
+              rows.map((row) => row.counts.answered),
+              rows.map((row) => row.counts.faults),
+              rows.map((row) => row.counts.refused),
+              rows.map((row) => JSON.stringify(row.counts.buckets)),
+            ],
           );
-        }
         await tx.query(
           `insert into scoreboard_writers (writer, instance, seen_at, breakers) values ($1, $2, $3, $4::jsonb)
            on conflict (writer) do update set seen_at = excluded.seen_at, breakers = excluded.breakers`,
@@ -140,15 +150,12 @@ export async function createScoreboardStore(db: Database): Promise<ScoreboardSto
     },
     async sample(minute, day, samples) {
       if (samples.length === 0) return;
-      await db.transaction(async (tx) => {
-        for (const s of samples) {
-          await tx.query(
-            `insert into scoreboard_status (minute, day, inquiry_type, agency, status) values ($1, $2, $3, $4, $5)
-             on conflict (minute, inquiry_type) do update set status = excluded.status, agency = excluded.agency`,
-            [minute, day, s.inquiryType, s.agency, s.status],
-          );
-        }
-      });
+      await db.query(
+        `insert into scoreboard_status (minute, day, inquiry_type, agency, status)
+         select $1, $2, t, a, s from unnest($3::text[], $4::text[], $5::text[]) as u(t, a, s)
+         on conflict (minute, inquiry_type) do update set status = excluded.status, agency = excluded.agency`,
+        [minute, day, samples.map((x) => x.inquiryType), samples.map((x) => x.agency), samples.map((x) => x.status)],
+      );
     },
     async daily(fromDay) {
       const result = await db.query<{ agency: string; day: number; online: string | number; total: string | number }>(

@@ -71,6 +71,8 @@ export interface BenchResult {
     readonly topic: string | undefined;
     readonly expected: number;
     readonly recorded: number | undefined;
+    /** Median time of the journal's durable writes (estelam_audit_write_seconds), over the whole run. */
+    readonly writeP50Ms?: number | undefined;
   };
   readonly phases: readonly PhaseMeasurement[];
   readonly median: Readonly<Record<PathName, PathMedians>>;

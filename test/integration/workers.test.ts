@@ -1,5 +1,6 @@
-// Several worker processes behind one gRPC port (ESTELAM_WORKERS): real processes, a real PostgreSQL. The
-// workers answer on the one port, each keeps its own audit journal and hash chain, a registry change made
+// Several worker processes behind one gRPC port (ESTELAM_WORKERS): real processes, a real PostgreSQL and a
+// real Kafka broker. The workers answer on the one port, each keeps its own audit journal and hash chain and
+// ships it to the one audit topic, a registry change made
 // through one worker reaches every worker, /metrics adds them up, a killed worker is replaced, and SIGTERM
 // drains them all.
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -10,8 +11,10 @@ import { Client, credentials, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_KEY, DEMO_API_KEY } from "../../gateway/demo-examples.ts";
 import { InquireRequestSchema, InquireResponseSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
+import { readJournal } from "../helpers/audit-events.ts";
 import { estelam } from "../helpers/cli.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
+import { countMessages, deleteTopics, kafkaBrokers, readAuditEvents, uniqueTopicName } from "../helpers/kafka.ts";
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres.ts";
 
 const ADDRESS = {
@@ -102,11 +105,14 @@ async function askOverConnections(
 
 describe("the gateway with two workers on one port", () => {
   const schema = uniqueSchema("workers");
+  const topic = uniqueTopicName("workers");
   let gateway: GatewayProcess;
 
   beforeAll(async () => {
     gateway = await startGatewayProcess({
       ESTELAM_WORKERS: "2",
+      KAFKA_BROKERS: kafkaBrokers().join(","),
+      ESTELAM_AUDIT_TOPIC: topic,
       ESTELAM_DATABASE_URL: TEST_DATABASE_URL,
       ESTELAM_DATABASE_SCHEMA: schema,
       ESTELAM_SCOREBOARD_FLUSH_MS: "500",
@@ -120,6 +126,7 @@ describe("the gateway with two workers on one port", () => {
       await new Promise((r) => gateway.child.once("exit", r));
     }
     await dropSchema(schema);
+    await deleteTopics([topic]).catch(() => {});
   });
 
   it("answers on one port from both workers, each keeping its own journal and hash chain", async () => {
@@ -139,6 +146,29 @@ describe("the gateway with two workers on one port", () => {
       expect(verified.stdout).toMatch(new RegExp(`-w${worker}\\b`));
       expect(verified.stdout).toMatch(/chain intact/);
     }
+  });
+
+  it("ships every worker's journal to the one audit topic: each chain whole, each record once", async () => {
+    // Everything journaled so far (the 20 inquiries above, over both workers, and the registry's seeding)
+    // reaches Kafka.
+    const journaled = (await Promise.all([1, 2].map((w) => readJournal(join(gateway.journalDir, `worker-${w}`))))).flat();
+    expect(journaled.length).toBeGreaterThanOrEqual(20);
+    await expect.poll(() => countMessages(topic), { timeout: 30_000, interval: 250 }).toBeGreaterThanOrEqual(journaled.length);
+    const shipped = await readAuditEvents(topic, await countMessages(topic));
+    const byInstance = new Map<string, bigint[]>();
+    for (const event of shipped) byInstance.set(event.gatewayInstance, [...(byInstance.get(event.gatewayInstance) ?? []), event.sequence]);
+    expect([...byInstance.keys()].map((i) => i.replace(/^.*-w/, "w")).sort()).toEqual(["w1", "w2"]);
+    for (const [instance, sequences] of byInstance) {
+      const sorted = [...sequences].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      // 1, 2, 3 … without a gap or a repeat: the worker's whole chain, once.
+      expect(sorted, instance).toEqual(sorted.map((_, i) => BigInt(i + 1)));
+    }
+    expect(new Set(shipped.map((e) => e.inquiryId))).toEqual(new Set(journaled.map((e) => e.inquiryId)));
+    // And the topic's chains verify.
+    const verified = await estelam(["audit", "verify", "--demo", "--brokers", kafkaBrokers().join(","), "--topic", topic]);
+    expect(verified.stderr).toBe("");
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/chain intact/);
   });
 
   it("adds every worker's metrics up on the one HTTP port", async () => {
