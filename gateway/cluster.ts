@@ -165,7 +165,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<RunningPrim
   });
 
   const own = new Registry();
-  collectDefaultMetrics({ register: own });
+  collectDefaultMetrics({ register: own, eventLoopMonitoringPrecision: 100 });
   const workersGauge = new Gauge({
     name: "estelam_workers",
     help: "Worker processes serving the gRPC port (ESTELAM_WORKERS), and how many are configured.",

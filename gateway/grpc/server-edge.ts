@@ -105,6 +105,8 @@ interface ServerInternals {
 
 /** How often memory is sampled for shedding decisions. */
 const MEMORY_SAMPLE_MS = 100;
+/** How often, when no connection is open. */
+const IDLE_SAMPLE_MS = 1000;
 
 /** Calls `done` once the bytes seen hold one whole gRPC message (a 5-byte prefix and the length it announces). */
 function firstMessageWatcher(done: () => void): (chunk: Buffer) => void {
@@ -190,11 +192,25 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
       }
     }
   };
-  const sampler = setInterval(() => {
+  // With a connection open memory is sampled every MEMORY_SAMPLE_MS; with none there is nothing to shed or
+  // to time out, and an idle gateway is woken only once a second (the shedding gauge still follows memory).
+  // A new connection samples at once.
+  let sampler: NodeJS.Timeout | undefined;
+  let closed = false;
+  const sample = (): void => {
     sampleMemory();
     sampleStalls();
-  }, MEMORY_SAMPLE_MS);
-  sampler.unref();
+  };
+  const sampleEvery = (ms: number): void => {
+    clearInterval(sampler);
+    sampler = closed ? undefined : setInterval(sample, ms);
+    sampler?.unref();
+  };
+  const startSampling = (): void => {
+    sampleMemory();
+    sampleEvery(MEMORY_SAMPLE_MS);
+  };
+  sampleEvery(IDLE_SAMPLE_MS);
 
   function resetPending(stream: ServerHttp2Stream, why: string): void {
     const timer = pending.get(stream);
@@ -294,8 +310,10 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
         return;
       }
       connections += 1;
+      if (connections === 1) startSampling();
       socket.once("close", () => {
         connections -= 1;
+        if (connections === 0) sampleEvery(IDLE_SAMPLE_MS);
       });
     });
     return http2Server;
@@ -306,7 +324,9 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
     inFlight: () => inFlight,
     shedding: () => shedding,
     close() {
+      closed = true;
       clearInterval(sampler);
+      sampler = undefined;
     },
   };
 }

@@ -207,7 +207,12 @@ describe("shedding", () => {
   it("refuses new calls with OVERLOADED while the heap is over its threshold, and says so in /metrics", async () => {
     const shedding = await startTestGateway({ audit: "journal", env: { ESTELAM_SHED_MEMORY_PERCENT: "1" } });
     try {
-      await expect.poll(async () => (await scrapeMetrics(shedding.gateway)).find((s) => s.name === "estelam_edge_shedding")?.value).toBe(1);
+      // With no connection open, memory is sampled once a second.
+      await expect
+        .poll(async () => (await scrapeMetrics(shedding.gateway)).find((s) => s.name === "estelam_edge_shedding")?.value, {
+          timeout: 3000,
+        })
+        .toBe(1);
       const refused = await shedding.client.inquire(address);
       expect(!refused.ok && refused.status).toMatchObject({ code: Code.RESOURCE_EXHAUSTED, reason: "OVERLOADED", retryAfterMs: 1000 });
     } finally {
