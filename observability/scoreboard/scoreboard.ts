@@ -130,12 +130,26 @@ export async function createScoreboard(options: ScoreboardOptions): Promise<Scor
   };
 
   let lastSampled = "";
+  // The embedded database is this process's alone: with nothing new counted, the same minute, the same
+  // breakers and the same registry revision, a flush would write and read back what is already there.
+  const exclusive = options.database.kind === "pglite";
+  let lastFlushed: { key: string; snapshot: unknown } | undefined;
   const flushOnce = async (): Promise<void> => {
     const t = now();
     const nowMinute = minuteOf(t);
     const dirty = [...pending.values()]
       .filter((p) => p.version !== p.written)
       .map((p) => ({ entry: p, version: p.version, counts: structuredClone(p.counts) }));
+    const flushed = { key: `${nowMinute}|${JSON.stringify(breakersNow())}`, snapshot: options.snapshot() };
+    if (
+      exclusive &&
+      dirty.length === 0 &&
+      !storeTrouble &&
+      latest !== undefined &&
+      lastFlushed?.key === flushed.key &&
+      lastFlushed.snapshot === flushed.snapshot
+    )
+      return;
     try {
       await store.write(
         writer,
@@ -167,6 +181,7 @@ export async function createScoreboard(options: ScoreboardOptions): Promise<Scor
       }
       if (storeTrouble) options.logger?.info("scoreboard: the database answers again; counts written");
       storeTrouble = false;
+      lastFlushed = flushed;
     } catch (error) {
       if (!storeTrouble)
         options.logger?.warn({ err: { message: (error as Error).message } }, "scoreboard: counts not written; kept and retried");
