@@ -1,7 +1,7 @@
 // Identifies the asking agency: by its client certificate (mutual TLS), mapped to a Credential by subject or
 // SHA-256 fingerprint; or by an API key sent as `authorization: Bearer <key>`, of which the registry holds
 // only the SHA-256. The gRPC edge refuses API keys before this step when the deployment forbids them.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { EstelamError } from "../../core/errors.ts";
 import type { Credential, RegistrySnapshot } from "../../registry/catalogue.ts";
 import type { InquiryInterceptor } from "../chain.ts";
@@ -54,7 +54,7 @@ export function credentialFromAuthorization(header: string | undefined, snapshot
   }
   const key = BEARER.exec(header.trim())?.[1];
   if (key === undefined) throw new EstelamError("CREDENTIAL_INVALID", "the authorization metadata must be `Bearer <api key>`");
-  const credential = snapshot.credentialByKeySha256(createHash("sha256").update(key).digest("hex"));
+  const credential = snapshot.credentialByKeySha256(hash("sha256", key, "hex"));
   if (credential === undefined) throw new EstelamError("CREDENTIAL_INVALID", "the API key belongs to no registered agency");
   return credential;
 }
