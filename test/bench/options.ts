@@ -13,6 +13,8 @@ export interface BenchOptions {
   readonly warmup: number;
   /** Seconds of the idle measurement (no traffic); 0 skips it. */
   readonly idleSeconds: number;
+  /** Seconds of no traffic before the idle measurement starts (the load's tail is not idling). */
+  readonly idleSettleSeconds: number;
   /** `auto`: the journal shipped to Kafka when KAFKA_BROKERS is set or a broker answers at 127.0.0.1:19092, else the journal alone. */
   readonly audit: "auto" | "kafka" | "journal" | "off";
   /** Runs the bench with the audit trail on (as --audit says) and off, loaded and unloaded, and compares. */
@@ -68,6 +70,7 @@ alternating the two paths for several rounds, and reports the median of each pat
   --rounds <n>        rounds; each measures both paths, order alternating (default 3)
   --warmup <n>        inquiries per path before the rounds, not counted   (default 1000)
   --idle-seconds <s>  length of the no-traffic CPU measurement, 0 = skip  (default 5)
+  --idle-settle <s>   no traffic for this long before it starts           (default 1; --goals: at least 30)
   --audit <mode>      auto | kafka | journal | off                        (default auto: the journal shipped
                       to Kafka when KAFKA_BROKERS is set or a broker answers at 127.0.0.1:19092, else the
                       journal alone; off = ESTELAM_AUDIT=off, no trail, to measure what it costs)
@@ -142,6 +145,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         rounds: { type: "string" },
         warmup: { type: "string" },
         "idle-seconds": { type: "string" },
+        "idle-settle": { type: "string" },
         audit: { type: "string" },
         "compare-audit": { type: "boolean" },
         "audit-index": { type: "boolean" },
@@ -209,6 +213,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     rounds: wholeNumber("rounds", text("rounds"), 3, 1, 50),
     warmup: wholeNumber("warmup", text("warmup"), 1000, 0, 1_000_000),
     idleSeconds: wholeNumber("idle-seconds", text("idle-seconds"), 5, 0, 120),
+    idleSettleSeconds: wholeNumber("idle-settle", text("idle-settle"), 1, 0, 300),
     audit,
     compareAudit: values["compare-audit"] === true,
     auditIndex: values["audit-index"] === true,

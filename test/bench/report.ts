@@ -81,7 +81,13 @@ export interface BenchResult {
   /** gateway / direct throughput within each round (the two phases of a round ran back to back). */
   readonly roundThroughputRatios: readonly number[];
   readonly idle:
-    | { readonly seconds: number; readonly gatewayCpuSecondsPerSecond: number; readonly agenciesCpuSecondsPerSecond: number | undefined }
+    | {
+        readonly seconds: number;
+        /** Seconds of no traffic before the measurement started. */
+        readonly afterSeconds: number;
+        readonly gatewayCpuSecondsPerSecond: number;
+        readonly agenciesCpuSecondsPerSecond: number | undefined;
+      }
     | undefined;
   readonly gatewayMemory: { readonly afterWarmup: GatewayMemory | undefined; readonly atEnd: GatewayMemory | undefined };
   readonly warmupErrors: number;
@@ -196,7 +202,7 @@ export function formatReport(result: BenchResult): string {
     "",
     result.idle === undefined
       ? "gateway idle CPU: not measured (--idle-seconds 0)"
-      : `gateway idle CPU: ${result.idle.gatewayCpuSecondsPerSecond.toFixed(4)} CPU-s/s over ${result.idle.seconds} s with no traffic (demo agencies: ${fixed(result.idle.agenciesCpuSecondsPerSecond, 4)})`,
+      : `gateway idle CPU: ${result.idle.gatewayCpuSecondsPerSecond.toFixed(4)} CPU-s/s over ${result.idle.seconds} s with no traffic, from ${result.idle.afterSeconds} s after the warm-up (demo agencies: ${fixed(result.idle.agenciesCpuSecondsPerSecond, 4)})`,
     `gateway memory at the end: ${memory(result.gatewayMemory.atEnd)}; after warm-up: ${memory(result.gatewayMemory.afterWarmup)}`,
     result.audit.sink === "off"
       ? "audit: OFF (ESTELAM_AUDIT=off): no records kept, for comparison only"
