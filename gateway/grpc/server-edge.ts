@@ -105,8 +105,9 @@ interface ServerInternals {
 
 /** How often memory is sampled for shedding decisions. */
 const MEMORY_SAMPLE_MS = 100;
-/** How often, when no connection is open. */
+/** How often, once no call has been in flight for QUIET_TICKS samples. */
 const IDLE_SAMPLE_MS = 1000;
+const QUIET_TICKS = 10;
 
 /** Calls `done` once the bytes seen hold one whole gRPC message (a 5-byte prefix and the length it announces). */
 function firstMessageWatcher(done: () => void): (chunk: Buffer) => void {
@@ -192,22 +193,32 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
       }
     }
   };
-  // With a connection open memory is sampled every MEMORY_SAMPLE_MS; with none there is nothing to shed or
-  // to time out, and an idle gateway is woken only once a second (the shedding gauge still follows memory).
-  // A new connection samples at once.
+  // While calls come in, memory and stalled sends are sampled every MEMORY_SAMPLE_MS. After a second with no
+  // call in flight there is nothing to shed or to time out, and an idle gateway (connections open or not) is
+  // woken only once a second (the shedding gauge still follows memory); the next call samples at once.
   let sampler: NodeJS.Timeout | undefined;
   let closed = false;
-  const sample = (): void => {
-    sampleMemory();
-    sampleStalls();
-  };
+  let fast = false;
+  let quietTicks = 0;
   const sampleEvery = (ms: number): void => {
     clearInterval(sampler);
     sampler = closed ? undefined : setInterval(sample, ms);
     sampler?.unref();
   };
+  function sample(): void {
+    sampleMemory();
+    sampleStalls();
+    if (!fast) return;
+    if (inFlight > 0 || pending.size > 0 || admittedStreams.size > 0) quietTicks = 0;
+    else if (++quietTicks >= QUIET_TICKS) {
+      fast = false;
+      sampleEvery(IDLE_SAMPLE_MS);
+    }
+  }
   const startSampling = (): void => {
     sampleMemory();
+    fast = true;
+    quietTicks = 0;
     sampleEvery(MEMORY_SAMPLE_MS);
   };
   sampleEvery(IDLE_SAMPLE_MS);
@@ -256,6 +267,7 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
 
   const guarded: StreamHandler = function guardedStreamHandler(this: unknown, extra, stream, headers) {
     stream.once("error", () => undefined);
+    if (!fast) startSampling();
     const path = String(headers[http2.HTTP2_HEADER_PATH] ?? "");
     if (shedding) return refuse(stream, path, ...shortOfMemory);
     if (inFlight >= limits.maxInFlight) return refuse(stream, path, ...processFull);
@@ -310,10 +322,8 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
         return;
       }
       connections += 1;
-      if (connections === 1) startSampling();
       socket.once("close", () => {
         connections -= 1;
-        if (connections === 0) sampleEvery(IDLE_SAMPLE_MS);
       });
     });
     return http2Server;

@@ -207,7 +207,7 @@ describe("shedding", () => {
   it("refuses new calls with OVERLOADED while the heap is over its threshold, and says so in /metrics", async () => {
     const shedding = await startTestGateway({ audit: "journal", env: { ESTELAM_SHED_MEMORY_PERCENT: "1" } });
     try {
-      // With no connection open, memory is sampled once a second.
+      // With no call in flight, memory is sampled once a second.
       await expect
         .poll(async () => (await scrapeMetrics(shedding.gateway)).find((s) => s.name === "estelam_edge_shedding")?.value, {
           timeout: 3000,
