@@ -7,7 +7,6 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { toJsonString } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import kafkajs from "kafkajs";
 import { type AuditEvent, AuditEventSchema, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { SubjectReportResponseSchema } from "../../gen/estelam/audit/v1/audit_service_pb.js";
 import { type AuditIndex, openAuditIndex } from "../../observability/audit/audit-index.ts";
@@ -16,7 +15,7 @@ import { listSegments, parseRecords } from "../../observability/audit/journal-fo
 import { openDatabase } from "../../registry/database-open.ts";
 import { apiKey, DEFAULT_ADDRESS, EXIT_FAILURE, EXIT_OK, gatewayAddress, io, parse, UsageError, wholeNumber } from "../args.ts";
 import { createAuditClient } from "../audit-client.ts";
-import { brokerList, journalDir, topicName } from "../audit-location.ts";
+import { auditKafka, brokerList, journalDir, topicName, topicWatermarks } from "../audit-location.ts";
 import { formatFailure } from "../format.ts";
 
 export const AUDIT_SHOW_USAGE = `usage: estelam audit show <tracking-code> [--json] [--decrypt] [--address <host:port>] [--api-key <admin key>]
@@ -286,26 +285,11 @@ async function indexTopic(brokers: readonly string[], topic: string, index: Audi
   const FETCH_BYTES = 4 * 1024 * 1024;
   const source = `topic:${topic}`;
   const saved = JSON.parse((await index.position(source)) ?? "{}") as Record<string, string>;
-  const kafka = new kafkajs.Kafka({
-    clientId: "estelam-audit-index",
-    brokers: [...brokers],
-    logLevel: kafkajs.logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
+  const kafka = auditKafka("estelam-audit-index", brokers);
+  const ranges = (await topicWatermarks(kafka, topic)).map((p) => {
+    const resume = saved[String(p.partition)];
+    return { partition: p.partition, from: resume === undefined || BigInt(resume) < p.low ? p.low : BigInt(resume), high: p.high };
   });
-  const admin = kafka.admin();
-  let ranges: Array<{ partition: number; from: bigint; high: bigint }>;
-  try {
-    await admin.connect();
-    ranges = (await admin.fetchTopicOffsets(topic)).map((p) => {
-      const low = BigInt(p.low);
-      const resume = saved[String(p.partition)];
-      return { partition: p.partition, from: resume === undefined || BigInt(resume) < low ? low : BigInt(resume), high: BigInt(p.high) };
-    });
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
   const next: Record<string, string> = { ...saved };
   for (const r of ranges) next[String(r.partition)] = r.from.toString();
   const high = new Map(ranges.map((r) => [r.partition, r.high]));

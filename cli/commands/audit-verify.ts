@@ -6,11 +6,10 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import "../../observability/audit/kafkajs-idle-timer.ts";
 import type { KeyObject } from "node:crypto";
-import kafkajs from "kafkajs";
 import { createAuditKey, DEMO_AUDIT_KEY } from "../../observability/audit/event.ts";
 import { type StoredRecord, type VerifyReport, verifyJournal, verifyRecords } from "../../observability/audit/verify.ts";
 import { EXIT_FAILURE, EXIT_OK, io, parse, UsageError } from "../args.ts";
-import { brokerList, DEFAULT_JOURNAL, DEFAULT_TOPIC, journalDir, topicName } from "../audit-location.ts";
+import { auditKafka, brokerList, DEFAULT_JOURNAL, DEFAULT_TOPIC, journalDir, topicName, topicWatermarks } from "../audit-location.ts";
 
 /** Exit status when the trail was read and a break was found. */
 export const EXIT_BROKEN = 3;
@@ -54,22 +53,8 @@ async function keyring(demo: boolean, oldKeysFile: string | undefined): Promise<
 
 /** Reads every record of `topic` from the low to the high watermark of each partition at the start. */
 export async function readTopicRecords(brokers: readonly string[], topic: string): Promise<StoredRecord[]> {
-  const kafka = new kafkajs.Kafka({
-    clientId: "estelam-audit-verify",
-    brokers: [...brokers],
-    logLevel: kafkajs.logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
-  });
-  const admin = kafka.admin();
-  let ranges: Array<{ partition: number; low: bigint; high: bigint }>;
-  try {
-    await admin.connect();
-    ranges = (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) }));
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  const kafka = auditKafka("estelam-audit-verify", brokers);
+  const ranges = await topicWatermarks(kafka, topic);
   const records: StoredRecord[] = [];
   const behind = new Set(ranges.filter((r) => r.low < r.high).map((r) => r.partition));
   if (behind.size === 0) return records;
