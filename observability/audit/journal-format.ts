@@ -4,7 +4,9 @@
 // A journal is a folder of segment files named after the sequence of their first record
 // (`00000000000000000001.seg`), each a run of records framed as
 //   u32 big-endian payload length | u32 big-endian CRC-32 of the payload | payload (an encoded AuditEvent)
-// The checksum catches a torn or damaged record; the chain (below) catches a deliberate change.
+// The checksum catches a torn or damaged record; the chain (below) catches a deliberate change. The segment
+// being written is zero-filled ahead of its last record (see journal.ts), so a zero length where a record
+// would start, with nothing but zeros after it, is the end of the written part, not a record.
 import { createHmac, type KeyObject } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { crc32 } from "node:zlib";
@@ -48,10 +50,21 @@ export interface ParsedRecord {
 
 export interface ParseResult {
   readonly records: ParsedRecord[];
-  /** Bytes of whole, intact records from the start of `buffer`. */
+  /** Bytes of whole, intact records from the start of `buffer`; what follows is zeros or `problem`. */
   readonly validBytes: number;
   /** Why parsing stopped before the end of `buffer`: a torn or damaged record at `validBytes`. */
   readonly problem: string | undefined;
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether `buffer` holds only zero bytes. */
+export function allZero(buffer: Uint8Array): boolean {
+  for (let at = 0; at < buffer.length; at += ZEROS.length) {
+    const chunk = buffer.subarray(at, Math.min(buffer.length, at + ZEROS.length));
+    if (Buffer.compare(chunk, ZEROS.subarray(0, chunk.length)) !== 0) return false;
+  }
+  return true;
 }
 
 /** Parses records from `buffer` (whose first byte is at `baseOffset` in its segment) up to the first bad one. */
@@ -59,9 +72,15 @@ export function parseRecords(buffer: Buffer, baseOffset = 0): ParseResult {
   const records: ParsedRecord[] = [];
   let at = 0;
   while (at < buffer.length) {
-    if (buffer.length - at < RECORD_HEADER_BYTES) return { records, validBytes: at, problem: "a record header is cut short" };
+    if (buffer.length - at < RECORD_HEADER_BYTES)
+      return { records, validBytes: at, problem: allZero(buffer.subarray(at)) ? undefined : "a record header is cut short" };
     const length = buffer.readUInt32BE(at);
     const checksum = buffer.readUInt32BE(at + 4);
+    if (length === 0) {
+      // The zero-filled space ahead of the last record; zeros with data after them are damage.
+      if (allZero(buffer.subarray(at))) return { records, validBytes: at, problem: undefined };
+      return { records, validBytes: at, problem: "a record claims 0 bytes" };
+    }
     if (length > MAX_RECORD_BYTES) return { records, validBytes: at, problem: `a record claims ${length} bytes` };
     if (buffer.length - at - RECORD_HEADER_BYTES < length) return { records, validBytes: at, problem: "a record is cut short" };
     const payload = buffer.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + length);

@@ -1,7 +1,7 @@
 // The local audit journal: records are durable and chained across restarts, a torn tail left by a crash is
-// set aside, the bound refuses at once and clears as segments are released, and any change to a stored
+// set aside, the zero-filled space ahead of the last record is never read as records, the bound refuses at once and clears as segments are released, and any change to a stored
 // record is named by verify.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
@@ -76,6 +76,54 @@ describe("audit journal", () => {
     expect((await allEvents(dir)).map((e) => e.sequence)).toEqual([1n, 2n]);
     expect((await readdir(dir)).some((name) => name.includes(".torn-"))).toBe(true);
     expect((await verifyJournal(dir, keys)).breaks).toEqual([]);
+  });
+
+  it("zero-fills ahead of the last record while open; readers see the records only; a restart and close cut it off", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "journal-"));
+    const journal = await journalIn(dir);
+    for (let n = 1; n <= 3; n++) await journal.append(event(n));
+    const [segment] = await listSegments(dir);
+    const path = join(dir, segment?.name ?? "");
+    // The space after the records is made in the background: wait for it.
+    await expect.poll(async () => (await stat(path)).size, { timeout: 2000 }).toBeGreaterThan(journal.committed().offset);
+    const open = await readFile(path);
+    expect(open.subarray(journal.committed().offset).every((byte) => byte === 0)).toBe(true);
+    // A reader of the open journal (or of one left by a crash) sees the three records and no damage.
+    const parsed = parseRecords(open);
+    expect(parsed.records).toHaveLength(3);
+    expect(parsed.problem).toBeUndefined();
+    expect((await verifyJournal(dir, keys)).breaks).toEqual([]);
+
+    // As after kill -9: a copy of the folder as it is now, zero-filled space and all, is opened again.
+    const copy = await mkdtemp(join(tmpdir(), "journal-"));
+    await writeFile(join(copy, segment?.name ?? ""), open);
+    const again = await journalIn(copy);
+    await again.append(event(4));
+    await again.close();
+    expect((await allEvents(copy)).map((e) => e.sequence)).toEqual([1n, 2n, 3n, 4n]);
+    expect((await readdir(copy)).some((name) => name.includes(".torn-"))).toBe(false);
+    expect((await stat(join(copy, segment?.name ?? ""))).size).toBe(again.committed().offset);
+
+    await journal.close();
+    expect((await stat(path)).size).toBe(journal.committed().offset);
+  });
+
+  it("names a record whose length was zeroed as damage, not as the end of the records", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "journal-"));
+    const journal = await journalIn(dir);
+    for (let n = 1; n <= 3; n++) await journal.append(event(n));
+    await journal.close();
+    const [segment] = await listSegments(dir);
+    const path = join(dir, segment?.name ?? "");
+    const content = await readFile(path);
+    const second = parseRecords(content).records[1] as { offset: number };
+    content.fill(0, second.offset, second.offset + 8);
+    await writeFile(path, content);
+    const parsed = parseRecords(content);
+    expect(parsed.records).toHaveLength(1);
+    expect(parsed.problem).toBe("a record claims 0 bytes");
+    const report = await verifyJournal(dir, keys);
+    expect(report.breaks.map((b) => b.where)).toEqual([`${segment?.name}@${second.offset}`]);
   });
 
   it("starts new segments and deletes released ones", async () => {
