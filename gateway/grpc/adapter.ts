@@ -27,7 +27,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { EstelamError } from "../../core/errors.ts";
-import { type CallContext, cancelledError, deadlineError } from "./call-context.ts";
+import { type CallContext, cancelledError, deadlineError, deadlinePassed } from "./call-context.ts";
 import { peerIdentity } from "./peer-certificate.ts";
 import { toGrpcStatus } from "./status.ts";
 
@@ -190,7 +190,7 @@ function startCall(call: SurfaceCall, methodName: string, options: AdapterOption
   // status itself), and also after every normal end, which `finished` filters out.
   call.once("cancelled", () => {
     if (finished) return;
-    const expired = deadline !== undefined && Date.now() >= deadline - 1;
+    const expired = deadlinePassed(deadline);
     finish(expired ? grpcStatus.DEADLINE_EXCEEDED : grpcStatus.CANCELLED);
     controller.abort(expired ? deadlineError() : cancelledError());
   });

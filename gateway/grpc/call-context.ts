@@ -30,6 +30,18 @@ export function cancelledError(): EstelamError {
   return new EstelamError("CANCELLED", "the caller cancelled the call");
 }
 
+/**
+ * How close to its deadline a call's cancel is taken as the deadline passing. The caller's client cancels at
+ * its own deadline, which started before ours by the request's time in transit (grpc-timeout counts from when
+ * the request was sent), so under load its cancel can arrive a few milliseconds before our deadline.
+ */
+export const DEADLINE_SLACK_MS = 50;
+
+/** Whether a call that ends now, without a status of ours, ended because its deadline passed. */
+export function deadlinePassed(deadlineMs: number | undefined, nowMs = Date.now()): boolean {
+  return deadlineMs !== undefined && Number.isFinite(deadlineMs) && nowMs >= deadlineMs - DEADLINE_SLACK_MS;
+}
+
 /** The abort reason used when the caller's deadline passes. */
 export function deadlineError(): EstelamError {
   return new EstelamError("DEADLINE_EXCEEDED", "the caller's deadline passed");

@@ -15,6 +15,7 @@ import {
   ServerListenerBuilder,
   type ServerMethodDefinition,
 } from "@grpc/grpc-js";
+import { deadlinePassed } from "./call-context.ts";
 
 /** Labels of one method, as go-grpc-prometheus names them. */
 export interface MethodLabels {
@@ -80,7 +81,7 @@ export function callMetricsInterceptor(observer: CallObserver): ServerIntercepto
     };
     // A status grpc-js sends itself never passes the responder; the stream's close tells the code it sent.
     stream?.once("close", () => {
-      const expired = deadline instanceof Date ? Date.now() >= deadline.getTime() : Number.isFinite(deadline) && Date.now() >= deadline;
+      const expired = deadlinePassed(deadline instanceof Date ? deadline.getTime() : deadline);
       finish(expired ? GrpcStatus.DEADLINE_EXCEEDED : GrpcStatus.CANCELLED);
     });
 
@@ -92,7 +93,7 @@ export function callMetricsInterceptor(observer: CallObserver): ServerIntercepto
       .withOnCancel(() => {
         // Without the stream (another grpc-js) judge by the clock: a passed deadline, else the caller left.
         if (stream !== undefined) return;
-        const expired = deadline instanceof Date ? Date.now() >= deadline.getTime() : Number.isFinite(deadline) && Date.now() >= deadline;
+        const expired = deadlinePassed(deadline instanceof Date ? deadline.getTime() : deadline);
         finish(expired ? GrpcStatus.DEADLINE_EXCEEDED : GrpcStatus.CANCELLED);
       })
       .build();
