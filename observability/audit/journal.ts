@@ -84,8 +84,6 @@ interface Segment {
   readonly name: string;
   /** Bytes of records. */
   size: number;
-  /** Bytes of the file: the records and the zero-filled space after them. */
-  allocated: number;
 }
 
 const PROBE_BYTES = 4096;
@@ -142,6 +140,8 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
   const preallocateBytes = Math.min(PREALLOCATE_BYTES, segmentBytes);
   let zeros: Buffer | undefined;
   let preallocating: Promise<void> | undefined;
+  // Bytes of the segment being written: its records and the zero-filled space after them.
+  let allocated = 0;
   let preallocateAfter = 0;
 
   const segments: Segment[] = [];
@@ -175,19 +175,18 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
    * disk), records are appended as they come, and it is tried again later.
    */
   function preallocate(): void {
-    const segment = active();
     const file = handle;
-    const target = segment.size + preallocateBytes;
-    if (preallocating !== undefined || file === undefined || segment.allocated >= target - preallocateBytes / 2) return;
+    const target = active().size + preallocateBytes;
+    if (preallocating !== undefined || file === undefined || allocated >= target - preallocateBytes / 2) return;
     if (performance.now() < preallocateAfter) return;
-    const from = segment.allocated;
+    const from = allocated;
     zeros ??= Buffer.alloc(preallocateBytes);
     const filler = zeros;
     preallocating = (async () => {
       try {
         let at = from;
         while (at < target) at += (await file.write(filler, 0, Math.min(filler.length, target - at), at)).bytesWritten;
-        if (segment === active()) segment.allocated = target;
+        if (file === handle) allocated = target;
       } catch {
         preallocateAfter = performance.now() + PREALLOCATE_RETRY_MS;
       } finally {
@@ -205,7 +204,7 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
     const segment = segments.at(-1);
     if (handle === undefined || segment === undefined) return;
     await handle.truncate(segment.size);
-    segment.allocated = segment.size;
+    allocated = segment.size;
   }
 
   async function openSegment(first: bigint): Promise<void> {
@@ -215,7 +214,8 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
     await syncDir(dir);
     const old = handle;
     handle = fresh;
-    segments.push({ name, size: 0, allocated: 0 });
+    segments.push({ name, size: 0 });
+    allocated = 0;
     await old?.close();
     preallocate();
   }
@@ -270,7 +270,7 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
         try {
           if (active().size > 0 && active().size + buffer.length > segmentBytes) await openSegment((batch[0] as Pending).sequence);
           // Into zero-filled space if it is there (or being made); else appended.
-          if (active().size + buffer.length > active().allocated) await preallocating;
+          if (active().size + buffer.length > allocated) await preallocating;
           const segment = active();
           let offset = 0;
           while (offset < buffer.length) {
@@ -280,7 +280,7 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
             offset += bytesWritten;
           }
           segment.size += buffer.length;
-          segment.allocated = Math.max(segment.allocated, segment.size);
+          allocated = Math.max(allocated, segment.size);
           total += buffer.length;
           preallocate();
         } catch (thrown) {
@@ -321,10 +321,7 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
       if (handle !== undefined) return;
       try {
         await mkdir(dir, { recursive: true });
-        for (const { name } of await listSegments(dir)) {
-          const { size } = await stat(join(dir, name));
-          segments.push({ name, size, allocated: size });
-        }
+        for (const { name } of await listSegments(dir)) segments.push({ name, size: (await stat(join(dir, name))).size });
         if (segments.length === 0) {
           await openSegment(1n);
           return;
@@ -342,8 +339,8 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
           const file = await open(path, "r+");
           await file.truncate(parsed.validBytes).finally(() => file.close());
           last.size = parsed.validBytes;
-          last.allocated = parsed.validBytes;
         }
+        allocated = last.size;
         for (const segment of segments) total += segment.size;
         const head = await lastEvent(dir, segments, segments.length - 1);
         committedSequence = head?.sequence ?? 0n;

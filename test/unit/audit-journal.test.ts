@@ -30,6 +30,17 @@ function event(n: number) {
   return e;
 }
 
+/** A closed journal of `count` records in one segment: its folder, and its segment's name and path. */
+async function closedJournalWith(count: number): Promise<{ dir: string; name: string; path: string }> {
+  const dir = await mkdtemp(join(tmpdir(), "journal-"));
+  const journal = await journalIn(dir);
+  for (let n = 1; n <= count; n++) await journal.append(event(n));
+  await journal.close();
+  const [segment] = await listSegments(dir);
+  const name = segment?.name ?? "";
+  return { dir, name, path: join(dir, name) };
+}
+
 async function allEvents(dir: string) {
   const out = [];
   for (const segment of await listSegments(dir)) {
@@ -109,12 +120,7 @@ describe("audit journal", () => {
   });
 
   it("names a record whose length was zeroed as damage, not as the end of the records", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "journal-"));
-    const journal = await journalIn(dir);
-    for (let n = 1; n <= 3; n++) await journal.append(event(n));
-    await journal.close();
-    const [segment] = await listSegments(dir);
-    const path = join(dir, segment?.name ?? "");
+    const { dir, name, path } = await closedJournalWith(3);
     const content = await readFile(path);
     const second = parseRecords(content).records[1] as { offset: number };
     content.fill(0, second.offset, second.offset + 8);
@@ -123,7 +129,7 @@ describe("audit journal", () => {
     expect(parsed.records).toHaveLength(1);
     expect(parsed.problem).toBe("a record claims 0 bytes");
     const report = await verifyJournal(dir, keys);
-    expect(report.breaks.map((b) => b.where)).toEqual([`${segment?.name}@${second.offset}`]);
+    expect(report.breaks.map((b) => b.where)).toEqual([`${name}@${second.offset}`]);
   });
 
   it("starts new segments and deletes released ones", async () => {
@@ -194,12 +200,7 @@ describe("audit journal", () => {
   });
 
   it("names the record that was altered, whether its checksum was fixed or not", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "journal-"));
-    const journal = await journalIn(dir);
-    for (let n = 1; n <= 5; n++) await journal.append(event(n));
-    await journal.close();
-    const [segment] = await listSegments(dir);
-    const path = join(dir, segment?.name ?? "");
+    const { dir, name, path } = await closedJournalWith(5);
     const original = await readFile(path);
     const records = parseRecords(original).records;
     const third = records[2] as { offset: number; payload: Buffer };
@@ -214,7 +215,7 @@ describe("audit journal", () => {
     const end = third.offset + 8 + third.payload.length;
     await writeFile(path, Buffer.concat([original.subarray(0, third.offset), header, payload, original.subarray(end)]));
     const report = await verifyJournal(dir, keys);
-    expect(report.breaks[0]).toMatchObject({ where: `${segment?.name}@${third.offset}`, sequence: 3n, instance: "unit" });
+    expect(report.breaks[0]).toMatchObject({ where: `${name}@${third.offset}`, sequence: 3n, instance: "unit" });
     expect(report.breaks[0]?.problem).toMatch(/altered/);
 
     // A careless one: flips a byte, so the checksum no longer matches.
@@ -222,13 +223,13 @@ describe("audit journal", () => {
     flipped[third.offset + 20] = (flipped[third.offset + 20] as number) ^ 0xff;
     await writeFile(path, flipped);
     const careless = await verifyJournal(dir, keys);
-    expect(careless.breaks[0]).toMatchObject({ where: `${segment?.name}@${third.offset}` });
+    expect(careless.breaks[0]).toMatchObject({ where: `${name}@${third.offset}` });
     expect(careless.breaks[0]?.problem).toMatch(/checksum/);
 
     // Removing a record breaks the chain at the record after it.
     await writeFile(path, Buffer.concat([original.subarray(0, third.offset), original.subarray(end)]));
     const removed = await verifyJournal(dir, keys);
-    expect(removed.breaks[0]).toMatchObject({ where: `${segment?.name}@${third.offset}`, sequence: 4n });
+    expect(removed.breaks[0]).toMatchObject({ where: `${name}@${third.offset}`, sequence: 4n });
     expect(removed.breaks[0]?.problem).toMatch(/records 3 are missing/);
   });
 
