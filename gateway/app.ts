@@ -584,6 +584,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         health.enterShutdown();
         registryService.close();
         await grpc.shutdown(graceMs);
+        await inquiries.close();
         await audit.close();
         await indexer?.close();
         await shipper?.close();

@@ -40,7 +40,13 @@ export interface InquiryServiceOptions {
 
 export interface InquiryService {
   inquire(request: InquireRequest, call: CallContext): Promise<InquireResponse>;
+  /** Writes the amending records still waiting for the journal (one last try) and stops retrying them. */
+  close(): Promise<void>;
 }
+
+/** At most this many amending records wait in memory for the journal to take records again. */
+const MAX_LATE_AMENDMENTS = 10_000;
+const LATE_AMENDMENT_RETRY_MS = 1000;
 
 /** A Duration with whole nanoseconds (protobuf-es's durationFromMs keeps fractions, which do not encode). */
 function duration(seconds: number): Duration {
@@ -91,8 +97,55 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
   const { registry, path, audit, auditEvents, metrics } = options;
   // The inquiry line is flat: ids, registry names, outcome and timings.
   const logger = flatLineLogger(options.logger);
+  // Amending records the journal refused (it failed in the instant between the two records): written as soon
+  // as it takes records again, so the trail ends up telling what the caller got unless the gateway stops first.
+  const lateAmendments: AuditEvent[] = [];
+  let retryTimer: NodeJS.Timeout | undefined;
+  let writingLate = false;
+
+  function amendLater(amending: AuditEvent): boolean {
+    if (lateAmendments.length >= MAX_LATE_AMENDMENTS) return false;
+    lateAmendments.push(amending);
+    retryTimer ??= setInterval(() => void writeLateAmendments(), LATE_AMENDMENT_RETRY_MS).unref();
+    return true;
+  }
+
+  async function writeLateAmendments(): Promise<void> {
+    if (writingLate || !audit.ready()) return;
+    writingLate = true;
+    try {
+      for (let amending = lateAmendments[0]; amending !== undefined; amending = lateAmendments[0]) {
+        try {
+          await audit.append(amending);
+        } catch {
+          return;
+        }
+        lateAmendments.shift();
+        metrics.auditEvents.inc({ sink: audit.kind, result: "amended_late" });
+        logger.warn(
+          { inquiry_id: amending.amends, amending_id: amending.inquiryId, tracking_code: amending.trackingCode, audit: "amended_late" },
+          "the record amending an inquiry whose caller went away is written, now that the audit journal takes records again",
+        );
+      }
+      clearInterval(retryTimer);
+      retryTimer = undefined;
+    } finally {
+      writingLate = false;
+    }
+  }
 
   return {
+    async close() {
+      await writeLateAmendments();
+      clearInterval(retryTimer);
+      retryTimer = undefined;
+      for (const amending of lateAmendments.splice(0))
+        logger.error(
+          { inquiry_id: amending.amends, amending_id: amending.inquiryId, tracking_code: amending.trackingCode, audit: "not_amended" },
+          "the gateway stops before the audit journal could take the record amending this inquiry: its record says answered",
+        );
+    },
+
     async inquire(request, call) {
       const receivedAt = Date.now();
       // The inquiry keeps this revision to its end; its connections stay open until it lets go.
@@ -162,20 +215,21 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     // The caller went away while the record was being synced: the answer will not be sent, and the record
     // says it was about to be. A second record amends it with what the caller got.
     let amendFailure: EstelamError | undefined;
+    let amendsLater = false;
     if (event !== undefined && auditFailure === undefined && error === undefined && call.signal.aborted) {
       error = EstelamError.from(call.signal.reason);
+      const amending = auditEvents.amend(event, {
+        inquiryId: newInquiryId(),
+        atMs: Date.now(),
+        faultReason: error.reason,
+        faultOrigin: error.origin,
+        grpcStatus: error.code,
+      });
       try {
-        await audit.append(
-          auditEvents.amend(event, {
-            inquiryId: newInquiryId(),
-            atMs: Date.now(),
-            faultReason: error.reason,
-            faultOrigin: error.origin,
-            grpcStatus: error.code,
-          }),
-        );
+        await audit.append(amending);
       } catch (thrown) {
         amendFailure = EstelamError.from(thrown);
+        amendsLater = amendLater(amending);
       }
     }
     // Evidence first: an answer whose record is not durable is withheld — unless the inquiry type's registry
@@ -196,6 +250,7 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     const outcome = error === undefined ? done.outcome : error.reason.toLowerCase();
     metrics.inquiries.inc({ inquiry_type: inquiryType, requester, responder, outcome });
     if (unaudited) metrics.auditEvents.inc({ sink: audit.kind, result: "answered_without_record" });
+    if (amendFailure !== undefined) metrics.auditEvents.inc({ sink: audit.kind, result: "not_amended" });
     metrics.inquirySeconds.observe({ inquiry_type: inquiryType, responder }, seconds);
     if (ctx.inquiryType !== undefined) options.scoreboard?.record(ctx.inquiryType.id, error?.origin, seconds);
 
@@ -225,7 +280,9 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     else if (amendFailure !== undefined)
       logger.error(
         { ...line, audit: "not_amended", audit_reason: amendFailure.message },
-        "the caller went away while the inquiry's record was synced, and the record amending it could not be written: the record says answered",
+        amendsLater
+          ? "the caller went away while the inquiry's record was synced, and the record amending it could not be written yet: it is written when the audit journal takes records again"
+          : "the caller went away while the inquiry's record was synced, and the record amending it could not be written: the record says answered",
       );
     else if (error !== undefined && error.origin !== "client") logger.warn(line, "inquiry failed");
     else logger.info(line, "inquiry");

@@ -183,7 +183,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     }),
     auditEvents: new Counter({
       name: "estelam_audit_events_total",
-      help: "Audit events by result (written, refused_timeout, refused_full, refused_failed, refused_closed, write_error, answered_without_record).",
+      help: "Audit events by result (written, refused_timeout, refused_full, refused_failed, refused_closed, write_error, answered_without_record, not_amended, amended_late).",
       labelNames: ["sink", "result"],
       registers,
     }),

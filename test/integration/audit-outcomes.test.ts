@@ -1,12 +1,16 @@
 // The record tells what the caller got: an answer the gateway could not deliver (a hostile answer nested too
 // deep to encode, a call the caller cancelled, a deadline that passed) is recorded as the failure the caller
 // saw, never as answered; and an inquiry whose agency was asked always has its record.
+
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../core/errors.ts";
 import { type AuditEvent, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { readJournal } from "../helpers/audit-events.ts";
 import { estelam } from "../helpers/cli.ts";
-import { KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { KEYS, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { mountSmallDisk } from "../helpers/small-disk.ts";
 
 const identity = {
   inquiryType: "nocr.identity-match.v1",
@@ -194,5 +198,84 @@ describe("a caller that goes away while its record is being synced", () => {
     await new Promise((r) => setTimeout(r, 1500));
     const records = await newRecords(before, 1);
     expect(records[0]).toMatchObject({ outcome: Outcome.ANSWERED, amends: "" });
+  });
+});
+
+describe("a caller that goes away while its record is synced, and the journal's disk fills before the amending record", () => {
+  it("answers DEADLINE_EXCEEDED, logs and counts not_amended, refuses until space is freed, then writes the amending record", async (ctx) => {
+    let disk: Awaited<ReturnType<typeof mountSmallDisk>>;
+    try {
+      disk = await mountSmallDisk(1024 * 1024);
+    } catch (error) {
+      if (process.env.CI) throw error;
+      ctx.skip((error as Error).message);
+      return;
+    }
+    // Segments of 1 KiB (the smallest) and records of over 512 bytes (long case and end-user references):
+    // the amending record needs a new segment, and with it new space on the disk.
+    const journalDir = join(disk.dir, "audit");
+    const full = await startTestGateway({
+      audit: "journal",
+      env: { ESTELAM_AUDIT_COMMIT_DELAY_MS: "1000", ESTELAM_AUDIT_JOURNAL_DIR: journalDir, ESTELAM_AUDIT_SEGMENT_BYTES: "1024" },
+    });
+    try {
+      const before = new Set((await readJournal(journalDir)).map((e) => e.inquiryId));
+      const newRecords = async () =>
+        (await readJournal(journalDir)).filter((e) => !before.has(e.inquiryId) && e.registryChange === undefined);
+      const pending = full.client.inquire({ ...identity, caseReference: "c".repeat(128), endUser: "u".repeat(128) }, { deadlineMs: 600 });
+      // The first record is on disk (the caller is gone by then); the amending one waits a second to be written.
+      await expect.poll(async () => (await newRecords()).length, { timeout: 5000, interval: 20 }).toBe(1);
+      const filler = await disk.fill();
+      const result = await pending;
+      expect(!result.ok && result.status.code).toBe(Code.DEADLINE_EXCEEDED);
+
+      await expect
+        .poll(
+          async () =>
+            (await scrapeMetrics(full.gateway)).find((m) => m.name === "estelam_audit_events_total" && m.labels.result === "not_amended")
+              ?.value,
+          {
+            timeout: 5000,
+          },
+        )
+        .toBe(1);
+      const [original, ...rest] = await newRecords();
+      expect(rest).toEqual([]);
+      expect(original?.outcome).toBe(Outcome.ANSWERED);
+      const line = full.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.audit === "not_amended");
+      expect(line).toMatchObject({ inquiry_id: original?.inquiryId, level: "error" });
+      expect(line?.audit_reason).toMatch(/ENOSPC/);
+      // The journal cannot be written: not ready, and the next inquiry is refused before its agency is asked.
+      expect((await fetch(`${full.gateway.httpUrl}/readyz`)).status).toBe(503);
+      const asked = full.agencies.stats().nocr.received;
+      const refused = await full.client.inquire(identity);
+      expect(!refused.ok && refused.status.reason).toBe("AUDIT_UNAVAILABLE");
+      expect(full.agencies.stats().nocr.received).toBe(asked);
+
+      // Space freed: the gateway serves again by itself, and the amending record that waited is written.
+      await rm(filler);
+      await expect.poll(async () => (await fetch(`${full.gateway.httpUrl}/readyz`)).status, { timeout: 5000 }).toBe(200);
+      const again = await full.client.inquire(identity, { deadlineMs: 5000 });
+      expect(again.ok).toBe(true);
+      let amending: AuditEvent | undefined;
+      await expect
+        .poll(
+          async () => {
+            amending = (await newRecords()).find((e) => e.amends === original?.inquiryId);
+            return amending !== undefined;
+          },
+          { timeout: 5000 },
+        )
+        .toBe(true);
+      expect(amending).toMatchObject({ outcome: Outcome.FAILED, faultReason: "DEADLINE_EXCEEDED", trackingCode: original?.trackingCode });
+      const late = (await scrapeMetrics(full.gateway)).find(
+        (m) => m.name === "estelam_audit_events_total" && m.labels.result === "amended_late",
+      );
+      expect(late?.value).toBe(1);
+      expect(full.logs.lines.some((l) => l.includes('"audit":"amended_late"') && l.includes(original?.inquiryId ?? "?"))).toBe(true);
+    } finally {
+      await full.close();
+      await disk.unmount();
+    }
   });
 });
