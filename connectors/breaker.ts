@@ -8,6 +8,7 @@
 // connector itself: only a call that reached the agency is ever reported. And its own bulkhead (`capacity`)
 // reports a full semaphore as a filtered error, which counts as a success in its rolling window and keeps a
 // failing agency's breaker closed; the bulkhead is therefore counted here, before opossum is asked.
+import { EventEmitter } from "node:events";
 import type { JsonObject } from "@bufbuild/protobuf";
 import CircuitBreaker from "opossum";
 import { EstelamError } from "../core/errors.ts";
@@ -62,6 +63,41 @@ function isNotAgencyFault(error: unknown, request: ConnectorRequest | undefined)
   return error.reason === "DEADLINE_EXCEEDED" && request !== undefined && abortedByCaller(request.signal);
 }
 
+const ROLLING_BUCKETS = 10;
+
+/**
+ * One timer per bucket length turns the rolling windows of all breakers with that length (opossum's
+ * `rotateBucketController`), instead of one timer per breaker, each waking an idle gateway once a second.
+ */
+const rotators = new Map<number, { readonly emitter: EventEmitter; readonly timer: NodeJS.Timeout; users: number }>();
+
+function rotatorFor(bucketMs: number): { readonly emitter: EventEmitter; release(): void } {
+  let rotator = rotators.get(bucketMs);
+  if (rotator === undefined) {
+    const emitter = new EventEmitter();
+    emitter.setMaxListeners(0);
+    const timer = setInterval(() => emitter.emit("rotate"), bucketMs);
+    timer.unref();
+    rotator = { emitter, timer, users: 0 };
+    rotators.set(bucketMs, rotator);
+  }
+  rotator.users += 1;
+  const used = rotator;
+  let released = false;
+  return {
+    emitter: used.emitter,
+    release() {
+      if (released) return;
+      released = true;
+      used.users -= 1;
+      if (used.users === 0) {
+        clearInterval(used.timer);
+        rotators.delete(bucketMs);
+      }
+    },
+  };
+}
+
 export function createBreaker(endpoint: Endpoint, connector: Connector, events: BreakerEvents = {}): Breaker {
   const settings = endpoint.breaker;
   /** A business answer keeps the agency's words only, bounded; a found result must be plain, bounded JSON of the type's result schema. */
@@ -89,6 +125,7 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
     }
   };
   let inFlight = 0;
+  const rotator = rotatorFor(Math.floor(settings.rollingWindowMs / ROLLING_BUCKETS));
   const breaker = new CircuitBreaker(reached, {
     name: endpoint.key,
     // Deadlines are enforced per call through the request's abort signal, not by opossum's timer.
@@ -97,7 +134,8 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
     volumeThreshold: settings.volumeThreshold,
     resetTimeout: settings.resetTimeoutMs,
     rollingCountTimeout: settings.rollingWindowMs,
-    rollingCountBuckets: 10,
+    rollingCountBuckets: ROLLING_BUCKETS,
+    rotateBucketController: rotator.emitter,
     enableSnapshots: false,
     errorFilter: (error: unknown, request?: ConnectorRequest) => isNotAgencyFault(error, request),
   });
@@ -147,6 +185,9 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
       }
     },
     state: () => state,
-    shutdown: () => breaker.shutdown(),
+    shutdown() {
+      breaker.shutdown();
+      rotator.release();
+    },
   };
 }

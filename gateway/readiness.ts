@@ -24,8 +24,11 @@ export interface Readiness {
   close(): void;
 }
 
-/** How often readiness is re-evaluated for watchers; a direct question always gets a fresh answer. */
-export const READINESS_POLL_MS = 200;
+/**
+ * How often readiness is re-evaluated for watchers (gRPC health Watch streams hear of a change within this);
+ * a direct question (/readyz, health Check) always gets a fresh answer.
+ */
+export const READINESS_POLL_MS = 1000;
 
 export function createReadiness(checks: readonly ReadinessCheck[], pollMs = READINESS_POLL_MS): Readiness {
   const listeners: Array<(ready: boolean) => void> = [];

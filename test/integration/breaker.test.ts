@@ -7,6 +7,7 @@ import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { findDocument, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const RESET_MS = 700;
+const WINDOW_MS = 1000;
 let t: TestGateway;
 
 beforeAll(async () => {
@@ -17,6 +18,14 @@ beforeAll(async () => {
         errorThresholdPercentage: 50,
         resetTimeoutMs: RESET_MS,
         rollingWindowMs: 60_000,
+        maxConcurrent: 20,
+      };
+      // A short rolling window: failures older than it no longer count.
+      findDocument(documents, "Endpoint", "post/main").spec.breaker = {
+        volumeThreshold: 4,
+        errorThresholdPercentage: 50,
+        resetTimeoutMs: RESET_MS,
+        rollingWindowMs: WINDOW_MS,
         maxConcurrent: 20,
       };
     },
@@ -87,6 +96,25 @@ describe("circuit breaker per agency endpoint", () => {
       samples.find((s) => s.name === "estelam_breaker_short_circuits_total" && s.labels.endpoint === "nocr/main" && s.labels.why === "open")
         ?.value,
     ).toBeGreaterThanOrEqual(5);
+  });
+
+  it("forgets failures once they are older than the endpoint's rolling window", async () => {
+    // Start from a window with no calls in it (earlier tests asked this agency too).
+    await new Promise((r) => setTimeout(r, WINDOW_MS + 300));
+    t.agencies.faults.set({ agency: "post", mode: "error" });
+    for (let i = 0; i < 3; i++) expect((await t.client.inquire(address)).ok).toBe(false);
+    expect(await breakerState("post/main")).toBe("closed");
+    // Three failures, under the volume threshold of four; once they have left the window, a fourth does not
+    // open the breaker.
+    await new Promise((r) => setTimeout(r, WINDOW_MS + 300));
+    const fourth = await t.client.inquire(address);
+    expect(!fourth.ok && fourth.status.reason).toBe("AGENCY_UNAVAILABLE");
+    expect(await breakerState("post/main")).toBe("closed");
+    // Within the window the same count does open it.
+    for (let i = 0; i < 3; i++) await t.client.inquire(address);
+    expect(await breakerState("post/main")).toBe("open");
+    t.agencies.faults.reset();
+    await expect.poll(async () => (await t.client.inquire(address)).ok, { timeout: 5000, interval: 200 }).toBe(true);
   });
 
   it("reopens when the half-open probe fails", async () => {
