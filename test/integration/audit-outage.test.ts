@@ -2,8 +2,10 @@
 // and everything is delivered when the broker returns — even for a gateway killed during the outage. A journal
 // that cannot take more (its bound reached) refuses new inquiries at once, before any agency is asked, turns
 // not ready (/readyz and gRPC health), and recovers by itself. The outage is real: this suite runs its own
-// single-node broker on other ports and stops it for 30 s while a gateway answers at load.
+// single-node broker on other ports, stops it for 30 s while a gateway answers at load, and later freezes it
+// (SIGSTOP) for 15 s: a broker that keeps its connections and never answers.
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -34,6 +36,7 @@ const OWN = {
 const OWN_BROKER = `127.0.0.1:${OWN.KAFKA_PORT}`;
 const KEY = "integration-test-audit-key-0123456789";
 const OUTAGE_MS = 30_000;
+const FREEZE_MS = 15_000;
 
 async function broker(command: "start" | "stop" | "reset"): Promise<void> {
   await run("bash", [SCRIPT, command], { env: { ...process.env, ...OWN }, timeout: 180_000 });
@@ -239,6 +242,72 @@ describe("audit through a Kafka outage", () => {
     watch.cancel();
     expect((await small.client.inquire(identity)).ok).toBe(true);
   }, 300_000);
+});
+
+describe("audit through a frozen broker", () => {
+  // The broker's process is stopped (SIGSTOP), not killed: its connections stay open and requests get no
+  // answer, as with a broker stuck in a long GC pause or a hung disk.
+  const processes: GatewayProcess[] = [];
+  let frozenPid: number | undefined;
+  beforeAll(async () => {
+    await broker("start");
+  }, 240_000);
+  afterAll(async () => {
+    if (frozenPid !== undefined) process.kill(frozenPid, "SIGCONT");
+    for (const p of processes) p.child.kill("SIGKILL");
+    await broker("stop");
+  }, 120_000);
+
+  it("answers throughout a 15 s freeze at load and delivers every record once the broker thaws", async () => {
+    const topic = uniqueTopicName("frozen");
+    const gateway = await startGatewayProcess({
+      KAFKA_BROKERS: OWN_BROKER,
+      ESTELAM_AUDIT_TOPIC: topic,
+      ESTELAM_AUDIT_KEY: KEY,
+      ESTELAM_INSTANCE: "frozen-gateway",
+    });
+    processes.push(gateway);
+    const client = createInquiryClient(gateway.grpcAddress, DEMO_API_KEY);
+    expect((await client.inquire(identity)).ok).toBe(true);
+    await expect.poll(() => shippingBacklog(gateway.httpUrl), { timeout: 30_000, interval: 200 }).toBe(0);
+
+    const traffic = load(() => client, 60);
+    await sleep(2000);
+    const pid = Number(readFileSync(resolve(import.meta.dirname, "../..", OWN.KAFKA_STATE_DIR, "kafka.pid"), "utf8").trim());
+    process.kill(pid, "SIGSTOP");
+    frozenPid = pid;
+    const freezeStart = Date.now();
+    await sleep(4000);
+    // Frozen: the gateway stays ready, and the backlog grows in the journal.
+    expect((await fetch(`${gateway.httpUrl}/readyz`)).status).toBe(200);
+    expect(await shippingBacklog(gateway.httpUrl)).toBeGreaterThan(100);
+    await sleep(Math.max(0, freezeStart + FREEZE_MS - Date.now()));
+    process.kill(pid, "SIGCONT");
+    frozenPid = undefined;
+    const freezeEnd = Date.now();
+    await sleep(2000);
+    await traffic.stop();
+
+    // No inquiry failed, and every second of the freeze had answers.
+    expect(traffic.outcomes.filter((o) => !o.ok)).toEqual([]);
+    for (let second = freezeStart; second + 1000 <= freezeEnd; second += 1000)
+      expect(
+        traffic.outcomes.filter((o) => o.at >= second && o.at < second + 1000).length,
+        `answers in second ${(second - freezeStart) / 1000} of the freeze`,
+      ).toBeGreaterThan(0);
+
+    // Thawed, the broker gets everything: the chain on the topic is whole and holds every answered inquiry.
+    await expect.poll(() => shippingBacklog(gateway.httpUrl), { timeout: 90_000, interval: 500 }).toBe(0);
+    const stored = await readTopic(topic);
+    const key = createAuditKey(KEY);
+    const report = verifyRecords(stored, new Map([[key.id, key.secret]]));
+    expect(report.breaks).toEqual([]);
+    expect(report.instances.get("frozen-gateway")?.first).toBe(1n);
+    const ids = new Set(stored.map((r) => fromBinary(AuditEventSchema, r.payload).inquiryId));
+    expect(traffic.outcomes.filter((o) => o.id !== undefined && !ids.has(o.id))).toEqual([]);
+    client.close();
+    console.info(`frozen-broker test: ${traffic.outcomes.length} answered, ${report.records} records shipped, ${report.duplicates} twice`);
+  }, 240_000);
 });
 
 describe("audit at start-up", () => {
