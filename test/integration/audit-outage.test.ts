@@ -117,6 +117,22 @@ function load(client: () => InquiryClient, perSecond: number, workers = 4): { ou
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until the gateway has shipped everything, then checks the topic: the chain of `instance` is whole from
+ * record 1, and every inquiry answered in `outcomes` is on it. Returns the verify report.
+ */
+async function expectAllDelivered(gateway: GatewayProcess, topic: string, instance: string, outcomes: readonly Outcome[]) {
+  await expect.poll(() => shippingBacklog(gateway.httpUrl), { timeout: 90_000, interval: 500 }).toBe(0);
+  const stored = await readTopic(topic);
+  const key = createAuditKey(KEY);
+  const report = verifyRecords(stored, new Map([[key.id, key.secret]]));
+  expect(report.breaks).toEqual([]);
+  expect(report.instances.get(instance)?.first).toBe(1n);
+  const ids = new Set(stored.map((r) => fromBinary(AuditEventSchema, r.payload).inquiryId));
+  expect(outcomes.filter((o) => o.ok && o.id !== undefined && !ids.has(o.id)).map((o) => o.id)).toEqual([]);
+  return report;
+}
+
 describe("audit through a Kafka outage", () => {
   const processes: GatewayProcess[] = [];
   let small: TestGateway | undefined;
@@ -220,15 +236,7 @@ describe("audit through a Kafka outage", () => {
 
     // After the broker returns, everything is delivered: the chain on the topic is whole from record 1 to
     // the last one the journal holds, and every answered inquiry is on it.
-    await expect.poll(() => shippingBacklog(gateway.httpUrl), { timeout: 90_000, interval: 500 }).toBe(0);
-    const stored = await readTopic(topic);
-    const key = createAuditKey(KEY);
-    const report = verifyRecords(stored, new Map([[key.id, key.secret]]));
-    expect(report.breaks).toEqual([]);
-    expect(report.instances.get("outage-gateway")?.first).toBe(1n);
-    const ids = new Set(stored.map((r) => fromBinary(AuditEventSchema, r.payload).inquiryId));
-    const answered = traffic.outcomes.filter((o) => o.ok).map((o) => o.id);
-    expect(answered.filter((id) => id !== undefined && !ids.has(id))).toEqual([]);
+    const report = await expectAllDelivered(gateway, topic, "outage-gateway", traffic.outcomes);
     // Shipped segments were released: the journal holds only what is recent.
     expect((await listSegments(gateway.journalDir)).length).toBeLessThanOrEqual(2);
     console.info(
@@ -297,14 +305,7 @@ describe("audit through a frozen broker", () => {
       ).toBeGreaterThan(0);
 
     // Thawed, the broker gets everything: the chain on the topic is whole and holds every answered inquiry.
-    await expect.poll(() => shippingBacklog(gateway.httpUrl), { timeout: 90_000, interval: 500 }).toBe(0);
-    const stored = await readTopic(topic);
-    const key = createAuditKey(KEY);
-    const report = verifyRecords(stored, new Map([[key.id, key.secret]]));
-    expect(report.breaks).toEqual([]);
-    expect(report.instances.get("frozen-gateway")?.first).toBe(1n);
-    const ids = new Set(stored.map((r) => fromBinary(AuditEventSchema, r.payload).inquiryId));
-    expect(traffic.outcomes.filter((o) => o.id !== undefined && !ids.has(o.id))).toEqual([]);
+    const report = await expectAllDelivered(gateway, topic, "frozen-gateway", traffic.outcomes);
     client.close();
     console.info(`frozen-broker test: ${traffic.outcomes.length} answered, ${report.records} records shipped, ${report.duplicates} twice`);
   }, 240_000);
