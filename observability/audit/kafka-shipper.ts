@@ -107,12 +107,23 @@ function lostProducerState(error: unknown): boolean {
   return false;
 }
 
+/** A request to Kafka that got no answer in time. */
+class RequestTimeout extends Error {}
+
+/** Beyond the broker's own timeout, the time a request may take to travel and be retried. */
+const SLACK_MS = 5000;
+
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new RequestTimeout(`${what} took more than ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Disconnects a kafkajs client, bounded: a frozen broker must not hold the shipper. */
+async function disconnect(client: { disconnect(): Promise<void> }): Promise<void> {
+  await within(client.disconnect(), 2000, "disconnecting from kafka").catch(() => {});
 }
 
 /**
@@ -147,6 +158,9 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
     brokers: [...options.brokers],
     connectionTimeout: 3000,
     requestTimeout: requestTimeoutMs,
+    // Each request's wait is bounded here instead (`within`, below): kafkajs enforces its own by checking every
+    // connection every 100 ms, requests in flight or not, which wakes an idle gateway ten times a second.
+    enforceRequestTimeout: false,
     retry: PRODUCER_RETRY,
     logLevel: logger === undefined ? logLevel.NOTHING : logLevel.WARN,
     logCreator: forwardLogs(logger),
@@ -168,18 +182,22 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
     const admin = kafka.admin({ retry: PRODUCER_RETRY });
     try {
       await within(admin.connect(), requestTimeoutMs, "connecting to kafka");
-      const topics = await admin.listTopics();
+      const topics = await within(admin.listTopics(), requestTimeoutMs, "listing kafka's topics");
       if (!topics.includes(topic)) {
         if (options.createTopic === false) throw new Error(`topic ${topic} does not exist and topic creation is off`);
-        await admin.createTopics({
-          waitForLeaders: true,
-          timeout: requestTimeoutMs,
-          topics: [{ topic, numPartitions: options.partitions ?? 3, replicationFactor: options.replicationFactor ?? 1 }],
-        });
+        await within(
+          admin.createTopics({
+            waitForLeaders: true,
+            timeout: requestTimeoutMs,
+            topics: [{ topic, numPartitions: options.partitions ?? 3, replicationFactor: options.replicationFactor ?? 1 }],
+          }),
+          requestTimeoutMs + SLACK_MS,
+          "creating the audit topic",
+        );
       }
       topicReady = true;
     } finally {
-      await admin.disconnect().catch(() => {});
+      await disconnect(admin);
     }
   }
 
@@ -188,7 +206,7 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
     if (producer === undefined || renewProducer) {
       const old = producer;
       producer = undefined;
-      await old?.disconnect().catch(() => {});
+      if (old !== undefined) await disconnect(old);
       const fresh = kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
@@ -199,16 +217,21 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
       try {
         await within(fresh.connect(), requestTimeoutMs, "connecting the producer");
       } catch (error) {
-        await fresh.disconnect().catch(() => {});
+        await disconnect(fresh);
         throw error;
       }
       producer = fresh;
       renewProducer = false;
     }
     try {
-      await producer.send({ topic, acks: -1, timeout: requestTimeoutMs, messages });
+      await within(
+        producer.send({ topic, acks: -1, timeout: requestTimeoutMs, messages }),
+        requestTimeoutMs + SLACK_MS,
+        "a produce request",
+      );
     } catch (error) {
-      if (lostProducerState(error)) renewProducer = true;
+      // A request that got no answer (a frozen broker) leaves its connection stuck: the next try starts afresh.
+      if (lostProducerState(error) || error instanceof RequestTimeout) renewProducer = true;
       throw error;
     }
   }
@@ -295,7 +318,7 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
       wake?.();
       // A produce request in flight to an absent broker is not waited for beyond the deadline.
       await Promise.race([loop, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()) + 100))]);
-      await producer?.disconnect().catch(() => {});
+      if (producer !== undefined) await disconnect(producer);
     },
   };
 }
