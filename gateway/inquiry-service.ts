@@ -101,7 +101,7 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
   // as it takes records again, so the trail ends up telling what the caller got unless the gateway stops first.
   const lateAmendments: AuditEvent[] = [];
   let retryTimer: NodeJS.Timeout | undefined;
-  let writingLate = false;
+  let writingLate: Promise<void> | undefined;
 
   function amendLater(amending: AuditEvent): boolean {
     if (lateAmendments.length >= MAX_LATE_AMENDMENTS) return false;
@@ -110,10 +110,10 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     return true;
   }
 
-  async function writeLateAmendments(): Promise<void> {
-    if (writingLate || !audit.ready()) return;
-    writingLate = true;
-    try {
+  /** Writes the waiting amending records, oldest first, while the journal takes them; one run at a time. */
+  function writeLateAmendments(): Promise<void> {
+    if (writingLate !== undefined || !audit.ready()) return writingLate ?? Promise.resolve();
+    writingLate = (async () => {
       for (let amending = lateAmendments[0]; amending !== undefined; amending = lateAmendments[0]) {
         try {
           await audit.append(amending);
@@ -129,13 +129,15 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
       }
       clearInterval(retryTimer);
       retryTimer = undefined;
-    } finally {
-      writingLate = false;
-    }
+    })().finally(() => {
+      writingLate = undefined;
+    });
+    return writingLate;
   }
 
   return {
     async close() {
+      // A run under way finishes first, so no record is both written and reported as not amended.
       await writeLateAmendments();
       clearInterval(retryTimer);
       retryTimer = undefined;
