@@ -10,7 +10,7 @@ import { type AuditEvent, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js
 import { readJournal } from "../helpers/audit-events.ts";
 import { estelam } from "../helpers/cli.ts";
 import { KEYS, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { mountSmallDisk } from "../helpers/small-disk.ts";
+import { mountSmallDiskForTest, type SmallDisk } from "../helpers/small-disk.ts";
 
 const identity = {
   inquiryType: "nocr.identity-match.v1",
@@ -202,80 +202,98 @@ describe("a caller that goes away while its record is being synced", () => {
 });
 
 describe("a caller that goes away while its record is synced, and the journal's disk fills before the amending record", () => {
-  it("answers DEADLINE_EXCEEDED, logs and counts not_amended, refuses until space is freed, then writes the amending record", async (ctx) => {
-    let disk: Awaited<ReturnType<typeof mountSmallDisk>>;
-    try {
-      disk = await mountSmallDisk(1024 * 1024);
-    } catch (error) {
-      if (process.env.CI) throw error;
-      ctx.skip((error as Error).message);
-      return;
-    }
+  let disk: SmallDisk | undefined;
+  let full: TestGateway | undefined;
+  afterEach(async () => {
+    await full?.close();
+    full = undefined;
+    await disk?.unmount();
+    disk = undefined;
+  });
+
+  /**
+   * A gateway with its journal on a 1 MiB disk; a caller whose deadline passes during its record's sync; the
+   * disk filled between that record and the one amending it. Checks what the caller and the operator see.
+   */
+  async function amendingRecordRefused(skip: (note: string) => void) {
+    disk = await mountSmallDiskForTest(1024 * 1024, skip);
     // Segments of 1 KiB (the smallest) and records of over 512 bytes (long case and end-user references):
     // the amending record needs a new segment, and with it new space on the disk.
     const journalDir = join(disk.dir, "audit");
-    const full = await startTestGateway({
+    const gateway = await startTestGateway({
       audit: "journal",
       env: { ESTELAM_AUDIT_COMMIT_DELAY_MS: "1000", ESTELAM_AUDIT_JOURNAL_DIR: journalDir, ESTELAM_AUDIT_SEGMENT_BYTES: "1024" },
     });
-    try {
-      const before = new Set((await readJournal(journalDir)).map((e) => e.inquiryId));
-      const newRecords = async () =>
-        (await readJournal(journalDir)).filter((e) => !before.has(e.inquiryId) && e.registryChange === undefined);
-      const pending = full.client.inquire({ ...identity, caseReference: "c".repeat(128), endUser: "u".repeat(128) }, { deadlineMs: 600 });
-      // The first record is on disk (the caller is gone by then); the amending one waits a second to be written.
-      await expect.poll(async () => (await newRecords()).length, { timeout: 5000, interval: 20 }).toBe(1);
-      const filler = await disk.fill();
-      const result = await pending;
-      expect(!result.ok && result.status.code).toBe(Code.DEADLINE_EXCEEDED);
+    full = gateway;
+    const before = new Set((await readJournal(journalDir)).map((e) => e.inquiryId));
+    const newRecords = async () =>
+      (await readJournal(journalDir)).filter((e) => !before.has(e.inquiryId) && e.registryChange === undefined);
+    const pending = gateway.client.inquire({ ...identity, caseReference: "c".repeat(128), endUser: "u".repeat(128) }, { deadlineMs: 600 });
+    // The first record is on disk (the caller is gone by then); the amending one waits a second to be written.
+    await expect.poll(async () => (await newRecords()).length, { timeout: 5000, interval: 20 }).toBe(1);
+    const filler = await disk.fill();
+    const result = await pending;
+    expect(!result.ok && result.status.code).toBe(Code.DEADLINE_EXCEEDED);
 
-      await expect
-        .poll(
-          async () =>
-            (await scrapeMetrics(full.gateway)).find((m) => m.name === "estelam_audit_events_total" && m.labels.result === "not_amended")
-              ?.value,
-          {
-            timeout: 5000,
-          },
-        )
-        .toBe(1);
-      const [original, ...rest] = await newRecords();
-      expect(rest).toEqual([]);
-      expect(original?.outcome).toBe(Outcome.ANSWERED);
-      const line = full.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.audit === "not_amended");
-      expect(line).toMatchObject({ inquiry_id: original?.inquiryId, level: "error" });
-      expect(line?.audit_reason).toMatch(/ENOSPC/);
-      // The journal cannot be written: not ready, and the next inquiry is refused before its agency is asked.
-      expect((await fetch(`${full.gateway.httpUrl}/readyz`)).status).toBe(503);
-      const asked = full.agencies.stats().nocr.received;
-      const refused = await full.client.inquire(identity);
-      expect(!refused.ok && refused.status.reason).toBe("AUDIT_UNAVAILABLE");
-      expect(full.agencies.stats().nocr.received).toBe(asked);
+    await expect
+      .poll(
+        async () =>
+          (await scrapeMetrics(gateway.gateway)).find((m) => m.name === "estelam_audit_events_total" && m.labels.result === "not_amended")
+            ?.value,
+        { timeout: 5000 },
+      )
+      .toBe(1);
+    const [original, ...rest] = await newRecords();
+    expect(rest).toEqual([]);
+    expect(original?.outcome).toBe(Outcome.ANSWERED);
+    const line = gateway.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.audit === "not_amended");
+    expect(line).toMatchObject({ inquiry_id: original?.inquiryId, level: "error" });
+    expect(line?.audit_reason).toMatch(/ENOSPC/);
+    // The journal cannot be written: not ready, and the next inquiry is refused before its agency is asked.
+    expect((await fetch(`${gateway.gateway.httpUrl}/readyz`)).status).toBe(503);
+    const asked = gateway.agencies.stats().nocr.received;
+    const refused = await gateway.client.inquire(identity);
+    expect(!refused.ok && refused.status.reason).toBe("AUDIT_UNAVAILABLE");
+    expect(gateway.agencies.stats().nocr.received).toBe(asked);
+    return { gateway, original: original as AuditEvent, filler, newRecords };
+  }
 
-      // Space freed: the gateway serves again by itself, and the amending record that waited is written.
-      await rm(filler);
-      await expect.poll(async () => (await fetch(`${full.gateway.httpUrl}/readyz`)).status, { timeout: 5000 }).toBe(200);
-      const again = await full.client.inquire(identity, { deadlineMs: 5000 });
-      expect(again.ok).toBe(true);
-      let amending: AuditEvent | undefined;
-      await expect
-        .poll(
-          async () => {
-            amending = (await newRecords()).find((e) => e.amends === original?.inquiryId);
-            return amending !== undefined;
-          },
-          { timeout: 5000 },
-        )
-        .toBe(true);
-      expect(amending).toMatchObject({ outcome: Outcome.FAILED, faultReason: "DEADLINE_EXCEEDED", trackingCode: original?.trackingCode });
-      const late = (await scrapeMetrics(full.gateway)).find(
-        (m) => m.name === "estelam_audit_events_total" && m.labels.result === "amended_late",
-      );
-      expect(late?.value).toBe(1);
-      expect(full.logs.lines.some((l) => l.includes('"audit":"amended_late"') && l.includes(original?.inquiryId ?? "?"))).toBe(true);
-    } finally {
-      await full.close();
-      await disk.unmount();
-    }
+  it("answers DEADLINE_EXCEEDED, logs and counts not_amended, refuses until space is freed, then writes the amending record", async (ctx) => {
+    const { gateway, original, filler, newRecords } = await amendingRecordRefused((note) => ctx.skip(note));
+    // Space freed: the gateway serves again by itself, and the amending record that waited is written.
+    await rm(filler);
+    await expect.poll(async () => (await fetch(`${gateway.gateway.httpUrl}/readyz`)).status, { timeout: 5000 }).toBe(200);
+    const again = await gateway.client.inquire(identity, { deadlineMs: 5000 });
+    expect(again.ok).toBe(true);
+    let amending: AuditEvent | undefined;
+    await expect
+      .poll(
+        async () => {
+          amending = (await newRecords()).find((e) => e.amends === original.inquiryId);
+          return amending !== undefined;
+        },
+        { timeout: 5000 },
+      )
+      .toBe(true);
+    expect(amending).toMatchObject({ outcome: Outcome.FAILED, faultReason: "DEADLINE_EXCEEDED", trackingCode: original.trackingCode });
+    const late = (await scrapeMetrics(gateway.gateway)).find(
+      (m) => m.name === "estelam_audit_events_total" && m.labels.result === "amended_late",
+    );
+    expect(late?.value).toBe(1);
+    expect(gateway.logs.lines.some((l) => l.includes('"audit":"amended_late"') && l.includes(original.inquiryId))).toBe(true);
+  });
+
+  it("names the inquiry whose amending record is still waiting when the gateway stops before space is freed", async (ctx) => {
+    const { gateway, original, newRecords } = await amendingRecordRefused((note) => ctx.skip(note));
+    await gateway.close();
+    full = undefined;
+    const stopLines = gateway.logs.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.audit === "not_amended" && l.amending_id !== undefined);
+    expect(stopLines).toHaveLength(1);
+    expect(stopLines[0]).toMatchObject({ inquiry_id: original.inquiryId, tracking_code: original.trackingCode, level: "error" });
+    expect(stopLines[0]?.msg).toMatch(/stops before/);
+    // The record stands alone: nothing was written after it.
+    expect((await newRecords()).map((e) => e.inquiryId)).toEqual([original.inquiryId]);
   });
 });

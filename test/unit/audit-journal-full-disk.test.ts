@@ -9,7 +9,7 @@ import { createAuditJournal } from "../../observability/audit/journal.ts";
 import { listSegments } from "../../observability/audit/journal-format.ts";
 import { verifyJournal } from "../../observability/audit/verify.ts";
 import { expectAuditUnavailable, readJournal, sampleEvent } from "../helpers/audit-events.ts";
-import { mountSmallDisk, type SmallDisk } from "../helpers/small-disk.ts";
+import { mountSmallDiskForTest, type SmallDisk } from "../helpers/small-disk.ts";
 
 const key = createAuditKey("unit-test-audit-key-0123456789");
 const keys = new Map([[key.id, key.secret]]);
@@ -27,16 +27,10 @@ afterEach(async () => {
   disk = undefined;
 });
 
-/** A 1 MiB disk; outside CI a machine that cannot mount one skips the test, in CI it fails. */
+/** A 1 MiB disk, unmounted after the test. */
 async function smallDisk(skip: (note: string) => void): Promise<SmallDisk> {
-  try {
-    disk = await mountSmallDisk(1024 * 1024);
-    return disk;
-  } catch (error) {
-    if (process.env.CI) throw error;
-    skip((error as Error).message);
-    throw error;
-  }
+  disk = await mountSmallDiskForTest(1024 * 1024, skip);
+  return disk;
 }
 
 describe("audit journal on a full disk", () => {
