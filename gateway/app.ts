@@ -22,7 +22,8 @@ import { createJournalIndexer, type JournalIndexer } from "../observability/audi
 import { createKafkaShipper } from "../observability/audit/kafka-shipper.ts";
 import { createOffAuditSink } from "../observability/audit/off-sink.ts";
 import { buildRegistryChangeEvent } from "../observability/audit/registry-change.ts";
-import type { AuditShipper } from "../observability/audit/shipper.ts";
+import type { AuditShipper, AuditShipperEvents } from "../observability/audit/shipper.ts";
+import { createThreadedKafkaShipper } from "../observability/audit/shipper-thread.ts";
 import type { AuditSink, AuditSinkEvents } from "../observability/audit/sink.ts";
 import { createEdgeMetrics } from "../observability/edge-metrics.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
@@ -144,35 +145,37 @@ function createShipper(config: GatewayConfig, journal: AuditJournal, metrics: Ga
   const { audit } = config;
   if (audit.shipper !== "kafka") return undefined;
   let failing = false;
-  return createKafkaShipper({
-    journal,
+  const settings = {
     brokers: [...audit.kafka.brokers],
     topic: audit.kafka.topic,
     clientId: `estelam-${config.instance}`,
     createTopic: audit.kafka.createTopic,
     partitions: audit.kafka.partitions,
     replicationFactor: audit.kafka.replicationFactor,
-    logger: logger.child({ component: "kafka" }),
-    events: {
-      onShipped(count) {
-        metrics.auditShipped.inc({ shipper: "kafka" }, count);
-      },
-      onShipError(error) {
-        metrics.auditShipErrors.inc({ shipper: "kafka" });
-        // One line when delivery starts failing, one when it recovers: the backlog metric tells the rest.
-        if (!failing)
-          logger.error(
-            { shipper: "kafka", err: { message: error.message } },
-            "audit records cannot be shipped to kafka; they wait in the journal",
-          );
-        failing = true;
-      },
-      onRecovered() {
-        failing = false;
-        logger.info({ shipper: "kafka" }, "audit records are shipped to kafka again");
-      },
+  };
+  const events: AuditShipperEvents = {
+    onShipped(count) {
+      metrics.auditShipped.inc({ shipper: "kafka" }, count);
     },
-  });
+    onShipError(error) {
+      metrics.auditShipErrors.inc({ shipper: "kafka" });
+      // One line when delivery starts failing, one when it recovers: the backlog metric tells the rest.
+      if (!failing)
+        logger.error(
+          { shipper: "kafka", err: { message: error.message } },
+          "audit records cannot be shipped to kafka; they wait in the journal",
+        );
+      failing = true;
+    },
+    onRecovered() {
+      failing = false;
+      logger.info({ shipper: "kafka" }, "audit records are shipped to kafka again");
+    },
+  };
+  const kafkaLogger = logger.child({ component: "kafka" });
+  return audit.kafka.thread
+    ? createThreadedKafkaShipper({ journal, settings, logger: kafkaLogger, events })
+    : createKafkaShipper({ journal, ...settings, logger: kafkaLogger, events });
 }
 
 /** Reads the TLS files the configuration names; a missing or unreadable file stops start-up naming its setting. */

@@ -86,6 +86,12 @@ export const SETTINGS = [
     description: "Replication factor of the audit topic when the gateway creates it (use 3 in production).",
   },
   {
+    name: "ESTELAM_AUDIT_SHIPPER_THREAD",
+    default: "true",
+    description:
+      "Ship the audit journal to Kafka from a thread of its own, so reading the journal back and the Kafka client's work do not take the thread that answers inquiries. `false`: on the answering thread.",
+  },
+  {
     name: "ESTELAM_AUDIT",
     default: "journal",
     description:
@@ -291,6 +297,8 @@ export interface GatewayConfig {
       readonly createTopic: boolean;
       readonly partitions: number;
       readonly replicationFactor: number;
+      /** Ship from a thread of its own (ESTELAM_AUDIT_SHIPPER_THREAD). */
+      readonly thread: boolean;
     };
     readonly journalDir: string;
     readonly journalMaxBytes: number;
@@ -487,6 +495,7 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
         createTopic: bool("ESTELAM_AUDIT_CREATE_TOPIC"),
         partitions: int("ESTELAM_AUDIT_TOPIC_PARTITIONS", 1, 10_000),
         replicationFactor: int("ESTELAM_AUDIT_REPLICATION_FACTOR", 1, 16),
+        thread: bool("ESTELAM_AUDIT_SHIPPER_THREAD"),
       },
       journalDir:
         raw("ESTELAM_AUDIT_JOURNAL_DIR") !== "" ? resolve(process.cwd(), raw("ESTELAM_AUDIT_JOURNAL_DIR")) : resolve(dataDir, "audit"),

@@ -12,10 +12,10 @@ import { fromBinary } from "@bufbuild/protobuf";
 import type { Kafka as KafkaClient, LogEntry, Message, Producer } from "kafkajs";
 import kafkajs from "kafkajs";
 import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
-import type { AuditJournal, JournalPosition } from "./journal.ts";
+import type { JournalPosition } from "./journal.ts";
 import { createJournalCursor, type JournalCursor, startPosition } from "./journal-cursor.ts";
 import { inquiryIdOf, type ParsedRecord } from "./journal-format.ts";
-import type { AuditShipper, AuditShipperEvents } from "./shipper.ts";
+import type { AuditShipper, AuditShipperEvents, ShippedJournal } from "./shipper.ts";
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -26,7 +26,7 @@ export interface KafkaShipperLogger {
 }
 
 export interface KafkaShipperOptions {
-  readonly journal: AuditJournal;
+  readonly journal: ShippedJournal;
   /** Bootstrap brokers, `host:port`. */
   readonly brokers: readonly string[];
   readonly topic: string;
@@ -57,7 +57,7 @@ export const AUDIT_MESSAGE_HEADERS = {
 
 export const CHECKPOINT_FILE = "shipped.checkpoint";
 /** The shipper's name among the journal's readers: segments it has not shipped are kept. */
-const HOLDER = "kafka-shipper";
+export const HOLDER = "kafka-shipper";
 
 /**
  * Pause after a small batch before sending the next: under light load records go out in batches every
@@ -267,7 +267,7 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
         }
         const started = performance.now();
         await send(toMessages(batch.records));
-        events?.onShipped?.(batch.records.length, (performance.now() - started) / 1000);
+        events?.onShipped?.(batch.records.length, (performance.now() - started) / 1000, batch.end.sequence);
         cursor.advance(batch.end);
         const { segment, offset, sequence } = batch.end;
         await writeCheckpoint(join(journal.dir, CHECKPOINT_FILE), JSON.stringify({ segment, offset, sequence: sequence.toString() }));

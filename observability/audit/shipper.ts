@@ -3,6 +3,10 @@
 // durable, in order, records how far the destination has acknowledged it (a checkpoint beside the journal,
 // so a restart resumes there) and lets the journal release what was delivered. It never holds up an answer:
 // while the destination is away the journal grows, and the backlog is reported.
+import type { AuditJournal } from "./journal.ts";
+
+/** What a shipper uses of the journal: where its files are, how far they are durable, and holding segments. */
+export type ShippedJournal = Pick<AuditJournal, "dir" | "committed" | "onCommit" | "hold" | "release">;
 
 export interface AuditShipper {
   /** `kafka`, ... */
@@ -19,8 +23,8 @@ export interface AuditShipper {
 
 /** Observer hooks a shipper reports to; the gateway wires them to metrics and logs. */
 export interface AuditShipperEvents {
-  /** `count` records were acknowledged by the destination in one request taking `seconds`. */
-  onShipped?(count: number, seconds: number): void;
+  /** `count` records, up to sequence `through`, were acknowledged by the destination in one request taking `seconds`. */
+  onShipped?(count: number, seconds: number, through: bigint): void;
   /** Delivery failed; the shipper retries with backoff. */
   onShipError?(error: Error): void;
   /** Delivery works again after failures. */

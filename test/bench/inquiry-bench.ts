@@ -256,7 +256,7 @@ async function startBenchGateway(
     ...extra,
   };
   const profileDir = options.profile ? run.dir : undefined;
-  const child = await startGatewayChild({ env, httpUrl, logFile: options.logFile, profileDir });
+  const child = await startGatewayChild({ env, httpUrl, logFile: options.logFile, profileDir, nodeFlags: options.gatewayNodeFlags });
   const shown = { ...options.gatewayEnv, ...extra };
   progress(
     `gateway: pid ${child.pid}, gRPC 127.0.0.1:${grpcPort}, ops ${httpUrl}, log level ${options.logLevel} to ${options.logFile ?? "/dev/null"}` +
@@ -265,6 +265,7 @@ async function startBenchGateway(
             .map(([k, v]) => `${k}=${v}`)
             .join(" ")}`
         : "") +
+      (options.gatewayNodeFlags.length > 0 ? `, node ${options.gatewayNodeFlags.join(" ")}` : "") +
       (options.profile ? ", under node --cpu-prof (slower: figures of this run are not representative)" : ""),
   );
   return { httpUrl, grpcPort, child };
@@ -425,6 +426,7 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
       warmup: options.warmup,
       logLevel: options.logLevel,
       gatewayEnv: options.gatewayEnv,
+      gatewayNodeFlags: options.gatewayNodeFlags,
       profile: options.profile,
       mix: workloadMix(workload),
     },

@@ -54,6 +54,8 @@ export interface BenchOptions {
   readonly json: boolean;
   /** Extra gateway settings from `--gateway-env NAME=VALUE`, e.g. ESTELAM_AUDIT_INDEX=false. */
   readonly gatewayEnv: Readonly<Record<string, string>>;
+  /** Extra Node.js flags for the gateway from `--gateway-node-flag`, e.g. --max-semi-space-size=32. */
+  readonly gatewayNodeFlags: readonly string[];
   /** Stops the whole run, with an error, after this many seconds. */
   readonly maxSeconds: number;
   readonly help: boolean;
@@ -108,6 +110,7 @@ alternating the two paths for several rounds, and reports the median of each pat
   --log-level <lvl>   the gateway's ESTELAM_LOG_LEVEL                     (default info)
   --log-file <path>   keep the gateway's log lines in this file           (default: /dev/null)
   --gateway-env N=V   an extra gateway setting, e.g. ESTELAM_AUDIT_INDEX=false (repeatable)
+  --gateway-node-flag <f>  an extra Node.js flag for the gateway, e.g. --max-semi-space-size=32 (repeatable)
   --profile           run the gateway under node --cpu-prof and summarise self time by module (the
                       closed-loop bench and --rate: only the gateway phases are counted)
                       (the profiler slows the gateway: use the figures of a run without it)
@@ -164,6 +167,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         "log-level": { type: "string" },
         "log-file": { type: "string" },
         "gateway-env": { type: "string", multiple: true },
+        "gateway-node-flag": { type: "string", multiple: true },
         profile: { type: "boolean" },
         "keep-topic": { type: "boolean" },
         "max-seconds": { type: "string" },
@@ -193,6 +197,12 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     const match = /^(ESTELAM_[A-Z0-9_]+)=(.*)$/s.exec(pair);
     if (match === null) throw new UsageError(`--gateway-env takes ESTELAM_NAME=value, not '${pair}'`);
     gatewayEnv[match[1] as string] = match[2] as string;
+  }
+  const nodeFlags = values["gateway-node-flag"];
+  const gatewayNodeFlags = Array.isArray(nodeFlags) ? nodeFlags : [];
+  for (const flag of gatewayNodeFlags) {
+    if (!/^--[a-z0-9-]+(=[\w.,/-]+)?$/.test(flag))
+      throw new UsageError(`--gateway-node-flag takes one flag such as --max-semi-space-size=32, not '${flag}'`);
   }
   let soakSeconds: number | undefined;
   const soak = text("soak");
@@ -229,6 +239,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     logLevel,
     logFile: text("log-file"),
     gatewayEnv,
+    gatewayNodeFlags,
     profile: values.profile === true,
     keepTopic: values["keep-topic"] === true,
     json: values.json === true,

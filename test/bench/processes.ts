@@ -111,12 +111,18 @@ export interface GatewayChildOptions {
   readonly logFile: string | undefined;
   /** Directory for a V8 CPU profile (`node --cpu-prof`); none when undefined. */
   readonly profileDir: string | undefined;
+  /** Extra Node.js flags, before the gateway's main module. */
+  readonly nodeFlags: readonly string[];
 }
 
 /** `node gateway/main.ts` with settings from environment variables; resolves once /readyz answers 200. */
 export async function startGatewayChild(options: GatewayChildOptions): Promise<Child> {
-  const nodeFlags =
-    options.profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, "--cpu-prof-name=gateway.cpuprofile"];
+  const nodeFlags = [
+    ...options.nodeFlags,
+    ...(options.profileDir === undefined
+      ? []
+      : ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, "--cpu-prof-name=gateway.cpuprofile"]),
+  ];
   const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, "a");
   let child: Child;
   try {

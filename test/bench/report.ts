@@ -62,6 +62,7 @@ export interface BenchResult {
     readonly warmup: number;
     readonly logLevel: string;
     readonly gatewayEnv: Readonly<Record<string, string>>;
+    readonly gatewayNodeFlags: readonly string[];
     readonly profile: boolean;
     readonly mix: Readonly<Record<string, number>>;
   };

@@ -1,0 +1,61 @@
+// The shipper's thread (started by shipper-thread.ts): the kafka shipper, with the journal seen through
+// messages. Durable positions arrive from the answering thread; holds, releases, deliveries, failures and the
+// Kafka client's log lines go back to it.
+import { parentPort, workerData } from "node:worker_threads";
+import type { JournalPosition } from "./journal.ts";
+import { createKafkaShipper } from "./kafka-shipper.ts";
+import type { ShippedJournal } from "./shipper.ts";
+import type { FromShipperThread, ShipperThreadData, ToShipperThread } from "./shipper-thread.ts";
+
+const port = parentPort;
+if (port === null) throw new Error("shipper-thread-worker.ts runs as a worker thread of the gateway");
+const data = workerData as ShipperThreadData;
+const send = (message: FromShipperThread): void => port.postMessage(message);
+/** Log objects cross as plain JSON: whatever the Kafka client put in them can be cloned that way. */
+const plain = (obj: object): object => JSON.parse(JSON.stringify(obj)) as object;
+
+let committed: JournalPosition = data.committed;
+const listeners = new Set<() => void>();
+const journal: ShippedJournal = {
+  dir: data.dir,
+  committed: () => committed,
+  onCommit(listener) {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  },
+  hold(reader, segment) {
+    send({ type: "hold", reader, segment });
+  },
+  async release(segment, reader) {
+    send({ type: "release", reader, segment });
+  },
+};
+
+const shipper = createKafkaShipper({
+  ...data.settings,
+  journal,
+  ...(data.logs
+    ? {
+        logger: {
+          warn: (obj, msg) => send({ type: "log", level: "warn", obj: plain(obj), msg }),
+          error: (obj, msg) => send({ type: "log", level: "error", obj: plain(obj), msg }),
+        },
+      }
+    : {}),
+  events: {
+    onShipped: (count, seconds, through) => send({ type: "shipped", count, seconds, through }),
+    onShipError: (error) => send({ type: "error", message: error.message }),
+    onRecovered: () => send({ type: "recovered" }),
+  },
+});
+
+port.on("message", (message: ToShipperThread) => {
+  if (message.type === "commit") {
+    committed = message.position;
+    for (const listener of listeners) listener();
+  } else {
+    void shipper.close(message.timeoutMs).finally(() => send({ type: "closed" }));
+  }
+});
+
+await shipper.start();

@@ -1,0 +1,159 @@
+// Runs the kafka shipper on a thread of its own (node:worker_threads), so that reading the journal back,
+// encoding produce requests and the Kafka client's own work do not take the thread that answers inquiries.
+// The journal stays with the answering thread: the shipper's thread reads the journal's files itself, and
+// learns how far they are durable, and has segments held and released, by messages. A thread that dies is
+// started again after a pause and resumes from its checkpoint, as after a restart; the backlog and the
+// shipper's health are reported meanwhile, so nothing is lost and the outage is seen.
+import { Worker } from "node:worker_threads";
+import type { JournalPosition } from "./journal.ts";
+import { startPosition } from "./journal-cursor.ts";
+import type { KafkaShipperLogger, KafkaShipperOptions } from "./kafka-shipper.ts";
+import { HOLDER, readCheckpoint } from "./kafka-shipper.ts";
+import type { AuditShipper, AuditShipperEvents, ShippedJournal } from "./shipper.ts";
+
+/** The kafka shipper's settings that cross to its thread: plain data. */
+export type KafkaShipperSettings = Omit<KafkaShipperOptions, "journal" | "logger" | "events">;
+
+/** What the shipper's thread starts with. */
+export interface ShipperThreadData {
+  readonly dir: string;
+  readonly committed: JournalPosition;
+  readonly settings: KafkaShipperSettings;
+  /** Whether to forward the Kafka client's warnings and errors. */
+  readonly logs: boolean;
+}
+
+/** Messages to the shipper's thread. */
+export type ToShipperThread =
+  | { readonly type: "commit"; readonly position: JournalPosition }
+  | { readonly type: "close"; readonly timeoutMs: number };
+
+/** Messages from the shipper's thread. */
+export type FromShipperThread =
+  | { readonly type: "hold"; readonly reader: string; readonly segment: string }
+  | { readonly type: "release"; readonly reader: string; readonly segment: string }
+  | { readonly type: "shipped"; readonly count: number; readonly seconds: number; readonly through: bigint }
+  | { readonly type: "error"; readonly message: string }
+  | { readonly type: "recovered" }
+  | { readonly type: "log"; readonly level: "warn" | "error"; readonly obj: object; readonly msg: string }
+  | { readonly type: "closed" };
+
+export interface ThreadedKafkaShipperOptions {
+  readonly journal: ShippedJournal;
+  readonly settings: KafkaShipperSettings;
+  readonly logger?: KafkaShipperLogger;
+  readonly events?: AuditShipperEvents;
+  /** Pause before a thread that stopped is started again. Default 1000 ms. */
+  readonly restartDelayMs?: number;
+}
+
+const WORKER_URL = new URL("./shipper-thread-worker.ts", import.meta.url);
+/** Beyond the shipper's own close time: disconnecting from Kafka (bounded at 2 s) and the thread's exit. */
+const CLOSE_SLACK_MS = 3000;
+
+export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions): AuditShipper {
+  const { journal, events, logger } = options;
+  const restartDelayMs = options.restartDelayMs ?? 1000;
+  let worker: Worker | undefined;
+  let through = 0n;
+  let healthy = true;
+  let closing = false;
+  let onClosed: (() => void) | undefined;
+  let restart: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+
+  function failed(error: Error): void {
+    healthy = false;
+    events?.onShipError?.(error);
+  }
+
+  function handle(message: FromShipperThread): void {
+    switch (message.type) {
+      case "hold":
+        journal.hold(message.reader, message.segment);
+        return;
+      case "release":
+        journal.release(message.segment, message.reader).catch((error: unknown) => failed(error as Error));
+        return;
+      case "shipped":
+        through = message.through;
+        events?.onShipped?.(message.count, message.seconds, message.through);
+        return;
+      case "error":
+        failed(new Error(message.message));
+        return;
+      case "recovered":
+        healthy = true;
+        events?.onRecovered?.();
+        return;
+      case "log":
+        logger?.[message.level](message.obj, message.msg);
+        return;
+      case "closed":
+        onClosed?.();
+        return;
+    }
+  }
+
+  function spawn(): void {
+    restart = undefined;
+    const data: ShipperThreadData = {
+      dir: journal.dir,
+      committed: journal.committed(),
+      settings: options.settings,
+      logs: logger !== undefined,
+    };
+    const thread = new Worker(WORKER_URL, { workerData: data, name: "estelam-audit-shipper" });
+    // The thread runs while the gateway does; it never keeps a stopping process alive on its own.
+    thread.unref();
+    thread.on("message", handle);
+    thread.on("error", (error) => failed(error));
+    thread.on("exit", (code) => {
+      if (worker !== thread) return;
+      worker = undefined;
+      onClosed?.();
+      if (closing) return;
+      failed(new Error(`the audit shipper's thread stopped (exit code ${code}); it starts again in ${restartDelayMs} ms`));
+      restart = setTimeout(spawn, restartDelayMs);
+      restart.unref();
+    });
+    worker = thread;
+  }
+
+  return {
+    kind: "kafka",
+
+    async start(): Promise<void> {
+      if (worker !== undefined || closing) return;
+      // Held here at once, before the thread has started, so no other reader's release deletes what is unshipped.
+      const start = await startPosition(journal.dir, await readCheckpoint(journal.dir));
+      journal.hold(HOLDER, start.segment);
+      through = start.sequence;
+      unsubscribe = journal.onCommit(() =>
+        worker?.postMessage({ type: "commit", position: journal.committed() } satisfies ToShipperThread),
+      );
+      spawn();
+    },
+
+    backlog: () => Number(journal.committed().sequence - through),
+
+    connected: () => healthy,
+
+    async close(timeoutMs = 2000): Promise<void> {
+      closing = true;
+      clearTimeout(restart);
+      unsubscribe?.();
+      const thread = worker;
+      if (thread === undefined) return;
+      const closed = new Promise<void>((resolve) => {
+        onClosed = resolve;
+        setTimeout(resolve, timeoutMs + CLOSE_SLACK_MS).unref();
+      });
+      thread.postMessage({ type: "commit", position: journal.committed() } satisfies ToShipperThread);
+      thread.postMessage({ type: "close", timeoutMs } satisfies ToShipperThread);
+      await closed;
+      worker = undefined;
+      await thread.terminate();
+    },
+  };
+}

@@ -1,0 +1,149 @@
+// The kafka audit shipper, on a thread of its own (the gateway's default) and on the answering thread
+// (ESTELAM_AUDIT_SHIPPER_THREAD=false): it delivers what the journal has made durable, in order, lets the
+// journal delete what was delivered, resumes from its checkpoint after a stop, and, with the broker out of
+// reach, keeps every record in the journal, says it is not connected and stops within its bound. Real
+// journal files, a real broker, a real worker thread.
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fromBinary } from "@bufbuild/protobuf";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { createAuditKey } from "../../observability/audit/event.ts";
+import { type AuditJournal, createAuditJournal } from "../../observability/audit/journal.ts";
+import { listSegments } from "../../observability/audit/journal-format.ts";
+import { createKafkaShipper, readCheckpoint } from "../../observability/audit/kafka-shipper.ts";
+import type { AuditShipper } from "../../observability/audit/shipper.ts";
+import { createThreadedKafkaShipper } from "../../observability/audit/shipper-thread.ts";
+import { sampleEvent } from "../helpers/audit-events.ts";
+import { deleteTopics, kafkaBrokers, readMessages, uniqueTopicName } from "../helpers/kafka.ts";
+
+const key = createAuditKey("thread-test-audit-key-0123456789");
+const cleanups: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+});
+
+/** A started journal in a new folder, and a topic name of its own; both removed after the test. */
+async function freshJournal(): Promise<{ dir: string; topic: string; journal: AuditJournal }> {
+  const dir = await mkdtemp(join(tmpdir(), "shipper-"));
+  const topic = uniqueTopicName("shipper");
+  cleanups.push(
+    () => rm(dir, { recursive: true, force: true }),
+    () => deleteTopics([topic]),
+  );
+  // Small segments, so that shipping crosses segments and releasing them shows.
+  const journal = createAuditJournal({ dir, key, segmentBytes: 4096 });
+  await journal.start();
+  cleanups.push(() => journal.close());
+  return { dir, topic, journal };
+}
+
+async function appendEvents(journal: AuditJournal, from: number, to: number): Promise<void> {
+  const appends: Promise<void>[] = [];
+  for (let n = from; n <= to; n++) {
+    const e = sampleEvent(n);
+    e.gatewayInstance = "thread-test";
+    e.keyId = key.id;
+    appends.push(journal.append(e));
+  }
+  await Promise.all(appends);
+}
+
+type Where = "its own thread" | "the answering thread";
+
+function shipperOn(where: Where, journal: AuditJournal, topic: string, brokers = kafkaBrokers()) {
+  const shipped: number[] = [];
+  const errors: string[] = [];
+  const settings = { brokers, topic, partitions: 1, requestTimeoutMs: 3000, maxRetryBackoffMs: 500 };
+  const events = { onShipped: (count: number) => shipped.push(count), onShipError: (error: Error) => errors.push(error.message) };
+  const shipper: AuditShipper =
+    where === "its own thread"
+      ? createThreadedKafkaShipper({ journal, settings, events })
+      : createKafkaShipper({ journal, ...settings, events });
+  return { shipper, shipped, errors };
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe.each<Where>(["its own thread", "the answering thread"])("the kafka audit shipper on %s", (where) => {
+  it("ships every durable record to the topic in order, checkpoints it, and lets the journal delete shipped segments", async () => {
+    const { dir, topic, journal } = await freshJournal();
+    const { shipper, shipped, errors } = shipperOn(where, journal, topic);
+    cleanups.push(() => shipper.close(0));
+    await shipper.start();
+
+    // In batches of ten, as inquiries come: one group commit each, and a new segment every few batches.
+    for (let n = 1; n <= 120; n += 10) await appendEvents(journal, n, n + 9);
+    await vi.waitFor(() => expect(shipper.backlog()).toBe(0), { timeout: 20_000, interval: 50 });
+
+    const messages = await readMessages(topic, 120);
+    const sequences = messages.map((m) => fromBinary(AuditEventSchema, m.value).sequence);
+    expect(sequences).toEqual(Array.from({ length: 120 }, (_, i) => BigInt(i + 1)));
+    expect(messages.map((m) => m.key)).toEqual(Array.from({ length: 120 }, (_, i) => `inq-${String(i + 1).padStart(5, "0")}`));
+    expect(shipped.reduce((a, b) => a + b, 0)).toBe(120);
+    expect(errors).toEqual([]);
+    expect(shipper.connected()).toBe(true);
+    expect((await readCheckpoint(dir))?.sequence).toBe(120n);
+    // Delivered segments are deleted; the one being written stays.
+    await vi.waitFor(
+      async () => {
+        const segments = await listSegments(dir);
+        expect(segments).toHaveLength(1);
+        expect(segments[0]?.first).toBeGreaterThan(100n);
+      },
+      { timeout: 5000 },
+    );
+  });
+
+  it("resumes from its checkpoint after a stop: what was written meanwhile is shipped, nothing twice", async () => {
+    const { topic, journal } = await freshJournal();
+
+    const first = shipperOn(where, journal, topic);
+    await first.shipper.start();
+    await appendEvents(journal, 1, 30);
+    await vi.waitFor(() => expect(first.shipper.backlog()).toBe(0), { timeout: 20_000, interval: 50 });
+    await first.shipper.close();
+
+    await appendEvents(journal, 31, 70); // no shipper running
+    const second = shipperOn(where, journal, topic);
+    cleanups.push(() => second.shipper.close(0));
+    await second.shipper.start();
+    expect(second.shipper.backlog()).toBe(40);
+    await vi.waitFor(() => expect(second.shipper.backlog()).toBe(0), { timeout: 20_000, interval: 50 });
+    expect(second.shipped.reduce((a, b) => a + b, 0)).toBe(40);
+
+    const sequences = (await readMessages(topic, 70)).map((m) => fromBinary(AuditEventSchema, m.value).sequence);
+    expect(sequences).toEqual(Array.from({ length: 70 }, (_, i) => BigInt(i + 1)));
+  });
+
+  it("with the broker out of reach: keeps every record, reports the failure and the backlog, and stops within its bound", async () => {
+    const { dir, topic, journal } = await freshJournal();
+    const { shipper, shipped, errors } = shipperOn(where, journal, topic, [`127.0.0.1:${await closedPort()}`]);
+    await shipper.start();
+
+    await appendEvents(journal, 1, 60);
+    await vi.waitFor(() => expect(shipper.connected()).toBe(false), { timeout: 20_000, interval: 50 });
+    expect(errors.length).toBeGreaterThan(0);
+    expect(shipped).toEqual([]);
+    expect(shipper.backlog()).toBe(60);
+    const segments = (await listSegments(dir)).length;
+    expect(segments).toBeGreaterThan(1); // nothing was released
+
+    const started = performance.now();
+    await shipper.close(500);
+    // Its own bound (500 ms) plus disconnecting (at most 2 s) and the thread's exit.
+    expect(performance.now() - started).toBeLessThan(3500 + 500);
+    expect((await listSegments(dir)).length).toBe(segments);
+    expect(await readCheckpoint(dir)).toBeUndefined();
+  });
+});
