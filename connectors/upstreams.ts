@@ -88,20 +88,32 @@ export function createUpstreams(options: UpstreamsOptions): Upstreams {
   const entries = new Map<string, Entry>();
   const random = options.random ?? Math.random;
 
+  // A binding's routes grouped by priority, best first, once per binding (bindings are immutable).
+  const groups = new WeakMap<Binding, readonly (readonly Route[])[]>();
+  const priorityGroups = (binding: Binding): readonly (readonly Route[])[] => {
+    let found = groups.get(binding);
+    if (found === undefined) {
+      const priorities = [...new Set(binding.routes.map((route) => route.priority))].sort((a, b) => a - b);
+      found = priorities.map((priority) => binding.routes.filter((route) => route.priority === priority));
+      groups.set(binding, found);
+    }
+    return found;
+  };
+
   const candidates = (binding: Binding): Selected[] => {
-    const byPriority = new Map<number, Route[]>();
-    for (const route of binding.routes) byPriority.set(route.priority, [...(byPriority.get(route.priority) ?? []), route]);
     const ready: Selected[] = [];
-    const open: Selected[] = [];
-    for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
-      for (const route of weightedOrder(byPriority.get(priority) ?? [], random)) {
+    let open: Selected[] | undefined;
+    for (const group of priorityGroups(binding)) {
+      for (const route of group.length === 1 ? group : weightedOrder(group, random)) {
         const entry = entries.get(route.endpoint.connection);
         if (entry === undefined) continue;
-        (entry.breaker.state() === "open" ? open : ready).push({ route, breaker: entry.breaker });
+        if (entry.breaker.state() === "open") (open ??= []).push({ route, breaker: entry.breaker });
+        else ready.push({ route, breaker: entry.breaker });
       }
     }
     // Open breakers last: they fail fast, and one of them may be the only way left.
-    return [...ready, ...open];
+    if (open !== undefined) ready.push(...open);
+    return ready;
   };
   const held = new WeakMap<RegistrySnapshot, readonly string[]>();
   const events = options.events ?? {};
