@@ -102,17 +102,16 @@ export function createUpstreams(options: UpstreamsOptions): Upstreams {
 
   const candidates = (binding: Binding): Selected[] => {
     const ready: Selected[] = [];
-    let open: Selected[] | undefined;
+    const open: Selected[] = [];
     for (const group of priorityGroups(binding)) {
       for (const route of group.length === 1 ? group : weightedOrder(group, random)) {
         const entry = entries.get(route.endpoint.connection);
         if (entry === undefined) continue;
-        if (entry.breaker.state() === "open") (open ??= []).push({ route, breaker: entry.breaker });
-        else ready.push({ route, breaker: entry.breaker });
+        (entry.breaker.state() === "open" ? open : ready).push({ route, breaker: entry.breaker });
       }
     }
     // Open breakers last: they fail fast, and one of them may be the only way left.
-    if (open !== undefined) ready.push(...open);
+    if (open.length > 0) ready.push(...open);
     return ready;
   };
   const held = new WeakMap<RegistrySnapshot, readonly string[]>();

@@ -29,6 +29,8 @@ const MAX_BATCH_BYTES = 512 * 1024;
  * gateway's thread the same whatever its size), not one per inquiry, and follows within about this long.
  */
 const INDEX_INTERVAL_MS = 500;
+/** With nothing to index, the wait before looking again unless a commit wakes it (a safety net only). */
+const IDLE_WAIT_MS = 10_000;
 
 function parsePosition(text: string | undefined): JournalPosition | undefined {
   if (text === undefined) return undefined;
@@ -48,6 +50,7 @@ export function createJournalIndexer(options: {
   let stopping = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  let committedSince = false;
   let unsubscribe: (() => void) | undefined;
   let failures = 0;
   let stopWait: (() => void) | undefined;
@@ -69,9 +72,11 @@ export function createJournalIndexer(options: {
   async function run(): Promise<void> {
     while (!stopping && cursor !== undefined) {
       try {
+        committedSince = false;
         const batch = await cursor.next(MAX_BATCH_BYTES);
         if (batch === undefined) {
-          await pause(1000);
+          // A commit while the cursor was looking is not missed: the next look is at once.
+          if (!committedSince) await pause(IDLE_WAIT_MS);
           continue;
         }
         const started = performance.now();
@@ -108,7 +113,10 @@ export function createJournalIndexer(options: {
         start,
         (payload) => fromBinary(AuditEventSchema, payload).sequence,
       );
-      unsubscribe = journal.onCommit(() => wake?.());
+      unsubscribe = journal.onCommit(() => {
+        committedSince = true;
+        wake?.();
+      });
       loop = run();
     },
     lag: () => Number(journal.committed().sequence - (cursor?.position().sequence ?? 0n)),

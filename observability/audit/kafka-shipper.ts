@@ -65,6 +65,11 @@ export const HOLDER = "kafka-shipper";
  * this only delays delivery to the topic.
  */
 const SHIP_LINGER_MS = 50;
+/**
+ * With nothing to ship, how long the shipper waits before looking again unless a commit wakes it (it always
+ * does: this is only a safety net, and a long one, so an idle gateway is not woken for it).
+ */
+const IDLE_WAIT_MS = 10_000;
 const PRODUCER_RETRY = { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 };
 const EXPECTED_WARNINGS = ["Limiting retries for the idempotent producer"];
 const REPEAT_INTERVAL_MS = 10_000;
@@ -174,6 +179,7 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
   let stopping = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  let committedSince = false;
   let unsubscribe: (() => void) | undefined;
   let failures = 0;
 
@@ -260,9 +266,11 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
     while (!stopping) {
       if (cursor === undefined) return;
       try {
+        committedSince = false;
         const batch = await cursor.next(maxBatchBytes);
         if (batch === undefined) {
-          await pause(1000);
+          // A commit while the cursor was looking is not missed: the next look is at once.
+          if (!committedSince) await pause(IDLE_WAIT_MS);
           continue;
         }
         const started = performance.now();
@@ -299,7 +307,10 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
         start,
         (payload) => fromBinary(AuditEventSchema, payload).sequence,
       );
-      unsubscribe = journal.onCommit(() => wake?.());
+      unsubscribe = journal.onCommit(() => {
+        committedSince = true;
+        wake?.();
+      });
       loop = run();
     },
 
