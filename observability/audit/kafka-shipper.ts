@@ -57,7 +57,7 @@ export const AUDIT_MESSAGE_HEADERS = {
 
 export const CHECKPOINT_FILE = "shipped.checkpoint";
 /** The shipper's name among the journal's readers: segments it has not shipped are kept. */
-export const HOLDER = "kafka-shipper";
+export const KAFKA_SHIPPER_READER = "kafka-shipper";
 
 /**
  * Pause after a small batch before sending the next: under light load records go out in batches every
@@ -279,7 +279,7 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
         cursor.advance(batch.end);
         const { segment, offset, sequence } = batch.end;
         await writeCheckpoint(join(journal.dir, CHECKPOINT_FILE), JSON.stringify({ segment, offset, sequence: sequence.toString() }));
-        await journal.release(segment, HOLDER);
+        await journal.release(segment, KAFKA_SHIPPER_READER);
         if (batch.records.length < 100) await new Promise((r) => setTimeout(r, SHIP_LINGER_MS));
         if (!healthy) events?.onRecovered?.();
         healthy = true;
@@ -300,7 +300,7 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
     async start(): Promise<void> {
       if (loop !== undefined) return;
       const start = await startPosition(journal.dir, await readCheckpoint(journal.dir));
-      journal.hold(HOLDER, start.segment);
+      journal.hold(KAFKA_SHIPPER_READER, start.segment);
       cursor = createJournalCursor(
         journal.dir,
         () => journal.committed(),

@@ -16,6 +16,9 @@ const plain = (obj: object): object => JSON.parse(JSON.stringify(obj)) as object
 
 let committed: JournalPosition = data.committed;
 const listeners = new Set<() => void>();
+/** Releases asked of the journal and not yet answered, by id. */
+const releases = new Map<number, { resolve(): void; reject(error: Error): void }>();
+let releaseIds = 0;
 const journal: ShippedJournal = {
   dir: data.dir,
   committed: () => committed,
@@ -26,8 +29,12 @@ const journal: ShippedJournal = {
   hold(reader, segment) {
     send({ type: "hold", reader, segment });
   },
-  async release(segment, reader) {
-    send({ type: "release", reader, segment });
+  release(segment, reader) {
+    const id = ++releaseIds;
+    return new Promise<void>((resolve, reject) => {
+      releases.set(id, { resolve, reject });
+      send({ type: "release", id, reader, segment });
+    });
   },
 };
 
@@ -45,7 +52,6 @@ const shipper = createKafkaShipper({
   events: {
     onShipped: (count, seconds, through) => send({ type: "shipped", count, seconds, through }),
     onShipError: (error) => send({ type: "error", message: error.message }),
-    onRecovered: () => send({ type: "recovered" }),
   },
 });
 
@@ -53,6 +59,11 @@ port.on("message", (message: ToShipperThread) => {
   if (message.type === "commit") {
     committed = message.position;
     for (const listener of listeners) listener();
+  } else if (message.type === "released") {
+    const waiting = releases.get(message.id);
+    releases.delete(message.id);
+    if (message.error === undefined) waiting?.resolve();
+    else waiting?.reject(new Error(message.error));
   } else {
     void shipper.close(message.timeoutMs).finally(() => send({ type: "closed" }));
   }

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import type { JournalPosition } from "./journal.ts";
 import { startPosition } from "./journal-cursor.ts";
 import type { KafkaShipperLogger, KafkaShipperOptions } from "./kafka-shipper.ts";
-import { HOLDER, readCheckpoint } from "./kafka-shipper.ts";
+import { KAFKA_SHIPPER_READER, readCheckpoint } from "./kafka-shipper.ts";
 import type { AuditShipper, AuditShipperEvents, ShippedJournal } from "./shipper.ts";
 
 /** The kafka shipper's settings that cross to its thread: plain data. */
@@ -26,15 +26,16 @@ export interface ShipperThreadData {
 /** Messages to the shipper's thread. */
 export type ToShipperThread =
   | { readonly type: "commit"; readonly position: JournalPosition }
+  /** The journal's answer to release `id`: done, or why not. */
+  | { readonly type: "released"; readonly id: number; readonly error?: string }
   | { readonly type: "close"; readonly timeoutMs: number };
 
 /** Messages from the shipper's thread. */
 export type FromShipperThread =
   | { readonly type: "hold"; readonly reader: string; readonly segment: string }
-  | { readonly type: "release"; readonly reader: string; readonly segment: string }
+  | { readonly type: "release"; readonly id: number; readonly reader: string; readonly segment: string }
   | { readonly type: "shipped"; readonly count: number; readonly seconds: number; readonly through: bigint }
   | { readonly type: "error"; readonly message: string }
-  | { readonly type: "recovered" }
   | { readonly type: "log"; readonly level: "warn" | "error"; readonly obj: object; readonly msg: string }
   | { readonly type: "closed" };
 
@@ -72,19 +73,27 @@ export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions)
       case "hold":
         journal.hold(message.reader, message.segment);
         return;
-      case "release":
-        journal.release(message.segment, message.reader).catch((error: unknown) => failed(error as Error));
+      case "release": {
+        // Answered, so that a failed release is the shipper's failure there, as on the answering thread.
+        const { id } = message;
+        const reply = (answer: ToShipperThread): void => worker?.postMessage(answer);
+        journal.release(message.segment, message.reader).then(
+          () => reply({ type: "released", id }),
+          (error: unknown) => reply({ type: "released", id, error: error instanceof Error ? error.message : String(error) }),
+        );
         return;
+      }
       case "shipped":
         through = message.through;
         events?.onShipped?.(message.count, message.seconds, message.through);
+        // Delivering again after a failure (the thread's, or a new thread's after one stopped) is recovery.
+        if (!healthy) {
+          healthy = true;
+          events?.onRecovered?.();
+        }
         return;
       case "error":
         failed(new Error(message.message));
-        return;
-      case "recovered":
-        healthy = true;
-        events?.onRecovered?.();
         return;
       case "log":
         logger?.[message.level](message.obj, message.msg);
@@ -107,13 +116,18 @@ export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions)
     // The thread runs while the gateway does; it never keeps a stopping process alive on its own.
     thread.unref();
     thread.on("message", handle);
-    thread.on("error", (error) => failed(error));
+    // An uncaught error ends the thread: it is reported once, with the exit.
+    let cause: Error | undefined;
+    thread.on("error", (error) => {
+      cause = error;
+    });
     thread.on("exit", (code) => {
       if (worker !== thread) return;
       worker = undefined;
       onClosed?.();
       if (closing) return;
-      failed(new Error(`the audit shipper's thread stopped (exit code ${code}); it starts again in ${restartDelayMs} ms`));
+      const why = cause === undefined ? `exit code ${code}` : cause.message;
+      failed(new Error(`the audit shipper's thread stopped (${why}); it starts again in ${restartDelayMs} ms`));
       restart = setTimeout(spawn, restartDelayMs);
       restart.unref();
     });
@@ -127,7 +141,7 @@ export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions)
       if (worker !== undefined || closing) return;
       // Held here at once, before the thread has started, so no other reader's release deletes what is unshipped.
       const start = await startPosition(journal.dir, await readCheckpoint(journal.dir));
-      journal.hold(HOLDER, start.segment);
+      journal.hold(KAFKA_SHIPPER_READER, start.segment);
       through = start.sequence;
       unsubscribe = journal.onCommit(() =>
         worker?.postMessage({ type: "commit", position: journal.committed() } satisfies ToShipperThread),

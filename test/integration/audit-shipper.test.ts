@@ -1,9 +1,10 @@
 // The kafka audit shipper, on a thread of its own (the gateway's default) and on the answering thread
 // (ESTELAM_AUDIT_SHIPPER_THREAD=false): it delivers what the journal has made durable, in order, lets the
 // journal delete what was delivered, resumes from its checkpoint after a stop, and, with the broker out of
-// reach, keeps every record in the journal, says it is not connected and stops within its bound. Real
-// journal files, a real broker, a real worker thread.
-import { mkdtemp, rm } from "node:fs/promises";
+// reach, keeps every record in the journal, says it is not connected and stops within its bound. The thread,
+// stopped by a damaged checkpoint, is reported and started again. Real journal files, a real broker, a real
+// worker thread.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { createAuditKey } from "../../observability/audit/event.ts";
 import { type AuditJournal, createAuditJournal } from "../../observability/audit/journal.ts";
 import { listSegments } from "../../observability/audit/journal-format.ts";
-import { createKafkaShipper, readCheckpoint } from "../../observability/audit/kafka-shipper.ts";
+import { CHECKPOINT_FILE, createKafkaShipper, readCheckpoint } from "../../observability/audit/kafka-shipper.ts";
 import type { AuditShipper } from "../../observability/audit/shipper.ts";
 import { createThreadedKafkaShipper } from "../../observability/audit/shipper-thread.ts";
 import { sampleEvent } from "../helpers/audit-events.ts";
@@ -145,5 +146,39 @@ describe.each<Where>(["its own thread", "the answering thread"])("the kafka audi
     expect(performance.now() - started).toBeLessThan(3500 + 500);
     expect((await listSegments(dir)).length).toBe(segments);
     expect(await readCheckpoint(dir)).toBeUndefined();
+  });
+});
+
+describe("the kafka audit shipper's own thread", () => {
+  it("stops on a damaged checkpoint, is reported and started again, and ships everything once the checkpoint is removed", async () => {
+    const { dir, topic, journal } = await freshJournal();
+    const errors: string[] = [];
+    let recovered = 0;
+    const shipper = createThreadedKafkaShipper({
+      journal,
+      settings: { brokers: kafkaBrokers(), topic, partitions: 1, requestTimeoutMs: 3000, maxRetryBackoffMs: 500 },
+      events: { onShipError: (error) => errors.push(error.message), onRecovered: () => recovered++ },
+      restartDelayMs: 200,
+    });
+    cleanups.push(() => shipper.close(0));
+    await shipper.start();
+    // Damaged while the thread is still starting: it reads the checkpoint then, and cannot go on.
+    await writeFile(join(dir, CHECKPOINT_FILE), "{ not json");
+
+    await appendEvents(journal, 1, 10);
+    await vi.waitFor(() => expect(errors.filter((e) => e.includes("thread stopped")).length).toBeGreaterThanOrEqual(2), {
+      timeout: 20_000,
+      interval: 50,
+    });
+    expect(errors[0]).toMatch(/the audit shipper's thread stopped \(.*JSON.*\); it starts again in 200 ms/);
+    expect(shipper.connected()).toBe(false);
+    expect(shipper.backlog()).toBe(10);
+
+    await rm(join(dir, CHECKPOINT_FILE));
+    await vi.waitFor(() => expect(shipper.backlog()).toBe(0), { timeout: 20_000, interval: 50 });
+    expect(shipper.connected()).toBe(true);
+    expect(recovered).toBe(1);
+    const sequences = (await readMessages(topic, 10)).map((m) => fromBinary(AuditEventSchema, m.value).sequence);
+    expect(sequences).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(i + 1)));
   });
 });
