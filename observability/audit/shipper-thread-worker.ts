@@ -1,9 +1,10 @@
 // The shipper's thread (started by shipper-thread.ts): the kafka shipper, with the journal seen through
-// messages. Durable positions arrive from the answering thread; holds, releases, deliveries, failures and the
-// Kafka client's log lines go back to it.
+// messages and shared memory. The durable end is read from memory the answering thread keeps up to date; a
+// read also asks for a wake-up at the next commit, for a shipper that finds nothing new and waits. Holds,
+// releases, deliveries, failures and the Kafka client's log lines go back by message.
 import { parentPort, workerData } from "node:worker_threads";
-import type { JournalPosition } from "./journal.ts";
 import { createKafkaShipper } from "./kafka-shipper.ts";
+import { openSharedPosition } from "./shared-position.ts";
 import type { ShippedJournal } from "./shipper.ts";
 import type { FromShipperThread, ShipperThreadData, ToShipperThread } from "./shipper-thread.ts";
 
@@ -14,14 +15,18 @@ const send = (message: FromShipperThread): void => port.postMessage(message);
 /** Log objects cross as plain JSON: whatever the Kafka client put in them can be cloned that way. */
 const plain = (obj: object): object => JSON.parse(JSON.stringify(obj)) as object;
 
-let committed: JournalPosition = data.committed;
+const committed = openSharedPosition(data.committed);
 const listeners = new Set<() => void>();
 /** Releases asked of the journal and not yet answered, by id. */
 const releases = new Map<number, { resolve(): void; reject(error: Error): void }>();
 let releaseIds = 0;
 const journal: ShippedJournal = {
   dir: data.dir,
-  committed: () => committed,
+  committed() {
+    // Asked before reading, so a commit between the two is not missed: it wakes the thread.
+    committed.requestWake();
+    return committed.read();
+  },
   onCommit(listener) {
     listeners.add(listener);
     return () => listeners.delete(listener);
@@ -56,8 +61,7 @@ const shipper = createKafkaShipper({
 });
 
 port.on("message", (message: ToShipperThread) => {
-  if (message.type === "commit") {
-    committed = message.position;
+  if (message.type === "wake") {
     for (const listener of listeners) listener();
   } else if (message.type === "released") {
     const waiting = releases.get(message.id);

@@ -1,14 +1,15 @@
 // Runs the kafka shipper on a thread of its own (node:worker_threads), so that reading the journal back,
 // encoding produce requests and the Kafka client's own work do not take the thread that answers inquiries.
 // The journal stays with the answering thread: the shipper's thread reads the journal's files itself, and
-// learns how far they are durable, and has segments held and released, by messages. A thread that dies is
+// learns how far they are durable from shared memory (shared-position.ts; a commit wakes the thread only when
+// it has asked to be woken), and has segments held and released by messages. A thread that dies is
 // started again after a pause and resumes from its checkpoint, as after a restart; the backlog and the
 // shipper's health are reported meanwhile, so nothing is lost and the outage is seen.
 import { Worker } from "node:worker_threads";
-import type { JournalPosition } from "./journal.ts";
 import { startPosition } from "./journal-cursor.ts";
 import type { KafkaShipperLogger, KafkaShipperOptions } from "./kafka-shipper.ts";
 import { KAFKA_SHIPPER_READER, readCheckpoint } from "./kafka-shipper.ts";
+import { createSharedPosition, type SharedPosition } from "./shared-position.ts";
 import type { AuditShipper, AuditShipperEvents, ShippedJournal } from "./shipper.ts";
 
 /** The kafka shipper's settings that cross to its thread: plain data. */
@@ -17,7 +18,8 @@ export type KafkaShipperSettings = Omit<KafkaShipperOptions, "journal" | "logger
 /** What the shipper's thread starts with. */
 export interface ShipperThreadData {
   readonly dir: string;
-  readonly committed: JournalPosition;
+  /** The journal's durable end, kept up to date by the answering thread (shared-position.ts). */
+  readonly committed: SharedArrayBuffer;
   readonly settings: KafkaShipperSettings;
   /** Whether to forward the Kafka client's warnings and errors. */
   readonly logs: boolean;
@@ -25,7 +27,8 @@ export interface ShipperThreadData {
 
 /** Messages to the shipper's thread. */
 export type ToShipperThread =
-  | { readonly type: "commit"; readonly position: JournalPosition }
+  /** The journal has committed since the thread asked to be woken. */
+  | { readonly type: "wake" }
   /** The journal's answer to release `id`: done, or why not. */
   | { readonly type: "released"; readonly id: number; readonly error?: string }
   | { readonly type: "close"; readonly timeoutMs: number };
@@ -62,6 +65,7 @@ export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions)
   let onClosed: (() => void) | undefined;
   let restart: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
+  let committed: SharedPosition | undefined;
 
   function failed(error: Error): void {
     healthy = false;
@@ -104,11 +108,11 @@ export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions)
     }
   }
 
-  function spawn(): void {
+  function spawn(committed: SharedPosition): void {
     restart = undefined;
     const data: ShipperThreadData = {
       dir: journal.dir,
-      committed: journal.committed(),
+      committed: committed.buffer,
       settings: options.settings,
       logs: logger !== undefined,
     };
@@ -128,7 +132,7 @@ export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions)
       if (closing) return;
       const why = cause === undefined ? `exit code ${code}` : cause.message;
       failed(new Error(`the audit shipper's thread stopped (${why}); it starts again in ${restartDelayMs} ms`));
-      restart = setTimeout(spawn, restartDelayMs);
+      restart = setTimeout(spawn, restartDelayMs, committed);
       restart.unref();
     });
     worker = thread;
@@ -143,10 +147,13 @@ export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions)
       const start = await startPosition(journal.dir, await readCheckpoint(journal.dir));
       journal.hold(KAFKA_SHIPPER_READER, start.segment);
       through = start.sequence;
-      unsubscribe = journal.onCommit(() =>
-        worker?.postMessage({ type: "commit", position: journal.committed() } satisfies ToShipperThread),
-      );
-      spawn();
+      const shared = createSharedPosition(journal.committed());
+      committed = shared;
+      unsubscribe = journal.onCommit(() => {
+        shared.write(journal.committed());
+        if (shared.takeWakeRequest()) worker?.postMessage({ type: "wake" } satisfies ToShipperThread);
+      });
+      spawn(shared);
     },
 
     backlog: () => Number(journal.committed().sequence - through),
@@ -163,7 +170,8 @@ export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions)
         onClosed = resolve;
         setTimeout(resolve, timeoutMs + CLOSE_SLACK_MS).unref();
       });
-      thread.postMessage({ type: "commit", position: journal.committed() } satisfies ToShipperThread);
+      committed?.write(journal.committed());
+      thread.postMessage({ type: "wake" } satisfies ToShipperThread);
       thread.postMessage({ type: "close", timeoutMs } satisfies ToShipperThread);
       await closed;
       worker = undefined;
