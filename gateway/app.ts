@@ -197,7 +197,7 @@ async function readTls(config: GatewayConfig): Promise<{ cert: Buffer; key: Buff
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { config } = options;
-  const logger = options.logger ?? createLogger({ level: config.logLevel, instance: config.instance });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, instance: config.instance, flushMs: config.logFlushMs });
   routeGrpcLogs(logger.child({ component: "grpc-js" }));
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const kinds = options.kinds ?? builtInConnectorKinds();

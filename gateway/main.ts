@@ -74,7 +74,7 @@ async function runGateway(config: GatewayConfig): Promise<void> {
 
 /** The primary of several workers: the demo agencies (if any), the workers, the operations port. */
 async function runPrimary(config: GatewayConfig): Promise<void> {
-  const logger = createLogger({ level: config.logLevel, instance: config.instance });
+  const logger = createLogger({ level: config.logLevel, instance: config.instance, flushMs: config.logFlushMs });
   const vars: Record<string, string | undefined> = {};
   const agencies = await startDemo(config, vars);
   let primary: RunningPrimary;

@@ -32,6 +32,8 @@ export interface GatewayProcess {
   readonly ports: { readonly grpc: number; readonly http: number; readonly agencies: number };
   /** What the process wrote to stderr so far. */
   stderr(): string;
+  /** What the process wrote to stdout (its log lines) so far. */
+  stdout(): string;
 }
 
 export interface GatewayProcessOptions {
@@ -61,10 +63,12 @@ export async function startGatewayProcess(
       ESTELAM_LOG_LEVEL: "warn",
       ...env,
     },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
+  let stdout = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   const httpUrl = `http://127.0.0.1:${http}`;
   for (let waited = 0; ; waited += 200) {
     if ((await fetch(`${httpUrl}/readyz`).catch(() => undefined))?.status === 200) break;
@@ -83,6 +87,7 @@ export async function startGatewayProcess(
     dataDir,
     journalDir: join(dataDir, "audit"),
     stderr: () => stderr,
+    stdout: () => stdout,
   };
 }
 
