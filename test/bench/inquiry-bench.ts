@@ -108,10 +108,10 @@ async function measurePhase(
   windows: TimeWindow[],
 ): Promise<PhaseMeasurement> {
   const agenciesPid = run.agencies?.pid ?? 0;
-  const gatewayBefore = path === "gateway" ? await gatewayCpuSeconds(gatewayHttpUrl) : undefined;
+  const gatewayBefore = path === "gateway" ? await gatewayCpuSeconds(gatewayHttpUrl, run.gateway?.pid) : undefined;
   const agenciesBefore = procCpuSeconds(agenciesPid);
   const brokerBefore = run.brokerPid === undefined ? undefined : procCpuSeconds(run.brokerPid);
-  const gatewayProcBefore = run.gateway === undefined ? undefined : procCpuSeconds(run.gateway.pid);
+  const gatewayProcBefore = run.gateway === undefined ? undefined : procTreeCpuSeconds(run.gateway.pid);
   const machineBefore = machineBusySeconds();
   const clientBefore = process.cpuUsage();
   const startUs = monotonicUs();
@@ -119,10 +119,10 @@ async function measurePhase(
   const endUs = monotonicUs();
   const client = process.cpuUsage(clientBefore);
   const machineAfter = machineBusySeconds();
-  const gatewayProcAfter = run.gateway === undefined ? undefined : procCpuSeconds(run.gateway.pid);
+  const gatewayProcAfter = run.gateway === undefined ? undefined : procTreeCpuSeconds(run.gateway.pid);
   const agenciesAfter = procCpuSeconds(agenciesPid);
   const brokerAfter = brokerBefore === undefined || run.brokerPid === undefined ? undefined : procCpuSeconds(run.brokerPid);
-  const gatewayAfter = gatewayBefore === undefined ? undefined : await gatewayCpuSeconds(gatewayHttpUrl);
+  const gatewayAfter = gatewayBefore === undefined ? undefined : await gatewayCpuSeconds(gatewayHttpUrl, run.gateway?.pid);
   const gatewayRssBytes = path === "gateway" && run.gateway !== undefined ? procRssBytes(run.gateway.pid) : undefined;
   if (path === "gateway") windows.push({ startUs, endUs });
   const ours = [
@@ -317,11 +317,11 @@ async function bench(run: Run): Promise<{ result: BenchResult; profile: ProfileS
 
     if (options.idleSeconds > 0) {
       await sleep(options.idleSettleSeconds * 1000);
-      const gatewayBefore = await gatewayCpuSeconds(httpUrl);
+      const gatewayBefore = await gatewayCpuSeconds(httpUrl, run.gateway?.pid);
       const agenciesBefore = procCpuSeconds(run.agencies.pid);
       const started = performance.now();
       await sleep(options.idleSeconds * 1000);
-      const gatewayAfter = await gatewayCpuSeconds(httpUrl);
+      const gatewayAfter = await gatewayCpuSeconds(httpUrl, run.gateway?.pid);
       const agenciesAfter = procCpuSeconds(run.agencies.pid);
       const seconds = (performance.now() - started) / 1000;
       idle = {
@@ -828,8 +828,9 @@ async function openLoopBench(run: Run): Promise<{ ok: boolean; added: AddedLaten
       const order: PathName[] = round % 2 === 1 ? ["gateway", "direct"] : ["direct", "gateway"];
       for (const path of order) {
         const workload = buildWorkload(count, round * 1_000_000);
-        const gatewayBefore = procCpuSeconds(gatewayPid);
-        const ourBefore = [procCpuSeconds(gatewayPid), procCpuSeconds(agenciesPid)];
+        // The gateway with its workers, if it runs any.
+        const gatewayBefore = procTreeCpuSeconds(gatewayPid);
+        const ourBefore = [gatewayBefore, procCpuSeconds(agenciesPid)];
         const machineBefore = machineBusySeconds();
         const clientBefore = process.cpuUsage();
         const startUs = monotonicUs();
@@ -837,8 +838,8 @@ async function openLoopBench(run: Run): Promise<{ ok: boolean; added: AddedLaten
         if (path === "gateway") windows.push({ startUs, endUs: monotonicUs() });
         const client = process.cpuUsage(clientBefore);
         const machineAfter = machineBusySeconds();
-        const ourAfter = [procCpuSeconds(gatewayPid), procCpuSeconds(agenciesPid)];
-        const gatewayAfter = procCpuSeconds(gatewayPid);
+        const gatewayAfter = procTreeCpuSeconds(gatewayPid);
+        const ourAfter = [gatewayAfter, procCpuSeconds(agenciesPid)];
         const ours = ourAfter.reduce<number>(
           (sum, after, i) => sum + (after ?? 0) - (ourBefore[i] ?? 0),
           (client.user + client.system) / 1e6,

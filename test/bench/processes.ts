@@ -162,8 +162,17 @@ export async function scrapeMetrics(httpUrl: string): Promise<Map<string, number
   return samples;
 }
 
-/** The gateway's own CPU seconds (user + system, all threads), as its process_cpu_seconds_total says. */
-export async function gatewayCpuSeconds(httpUrl: string): Promise<number> {
+/**
+ * The gateway's CPU seconds (user + system, all threads), as its process_cpu_seconds_total says (to the
+ * microsecond); for a primary with workers (`pid` given and the process has children), of the primary and
+ * its workers from /proc (to the clock tick), since the primary's /metrics does not add the workers' process
+ * CPU up.
+ */
+export async function gatewayCpuSeconds(httpUrl: string, pid?: number): Promise<number> {
+  if (pid !== undefined && processTree(pid).length > 1) {
+    const tree = procTreeCpuSeconds(pid);
+    if (tree !== undefined) return tree;
+  }
   const value = (await scrapeMetrics(httpUrl)).get("process_cpu_seconds_total");
   if (value === undefined) throw new Error("the gateway's /metrics has no process_cpu_seconds_total");
   return value;

@@ -3,8 +3,8 @@
 // ships it to the one audit topic, a registry change made
 // through one worker reaches every worker, /metrics adds them up, a killed worker is replaced, and SIGTERM
 // drains them all.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Client, credentials, Metadata } from "@grpc/grpc-js";
@@ -134,6 +134,9 @@ describe("the gateway with two workers on one port", () => {
     expect(code).toBe(200);
     expect(body.workers.map((w) => w.worker)).toEqual([1, 2]);
     expect(new Set(body.workers.map((w) => w.pid)).size).toBe(2);
+    // Each worker runs with a V8 helper pool of its share of the cores (gateway/cluster.ts, workerExecArgv).
+    const pool = `--v8-pool-size=${Math.max(1, Math.floor(availableParallelism() / 2))}`;
+    for (const w of body.workers) expect(readFileSync(`/proc/${w.pid}/cmdline`, "utf8").split("\0")).toContain(pool);
 
     const outcomes = await askOverConnections(gateway.grpcAddress, 4, 5);
     expect(outcomes).toEqual(Array(20).fill("answered"));

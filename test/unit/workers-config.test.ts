@@ -3,7 +3,7 @@
 import { availableParallelism } from "node:os";
 import { Counter, Gauge, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { aggregateMetrics, workerEnv } from "../../gateway/cluster.ts";
+import { aggregateMetrics, workerEnv, workerExecArgv } from "../../gateway/cluster.ts";
 import { resolveConfig } from "../../gateway/config.ts";
 
 const POSTGRES = { ESTELAM_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/test" };
@@ -56,5 +56,20 @@ describe("the workers' metrics on the primary's /metrics", () => {
     // The oldest revision any worker serves: a worker still on an old one shows.
     expect(text).toMatch(/^estelam_registry_revision 2$/m);
     expect(text).toMatch(/^estelam_scoreboard_instances 2$/m);
+  });
+});
+
+describe("the workers' Node.js flags", () => {
+  it("keep the primary's flags and give V8 at most a worker's share of the cores as helper threads, at least one", () => {
+    expect(workerExecArgv(["--max-old-space-size=2048"], undefined, 2, 2)).toEqual(["--max-old-space-size=2048", "--v8-pool-size=1"]);
+    expect(workerExecArgv([], undefined, 8, 8)).toEqual(["--v8-pool-size=1"]);
+    expect(workerExecArgv([], undefined, 2, 8)).toEqual(["--v8-pool-size=4"]);
+    expect(workerExecArgv([], "", 3, 8)).toEqual(["--v8-pool-size=2"]);
+    expect(workerExecArgv([], undefined, 4, 2)).toEqual(["--v8-pool-size=1"]);
+  });
+
+  it("leave the pool size an operator chose, in the primary's flags or in NODE_OPTIONS", () => {
+    expect(workerExecArgv(["--v8-pool-size=3"], undefined, 2, 2)).toEqual(["--v8-pool-size=3"]);
+    expect(workerExecArgv(["--enable-source-maps"], "--max-old-space-size=512 --v8-pool-size=2", 4, 4)).toEqual(["--enable-source-maps"]);
   });
 });
