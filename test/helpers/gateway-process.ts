@@ -1,21 +1,61 @@
 // Runs the gateway as its own process (`node gateway/main.ts --demo`), as `npm start` does, on free
 // loopback ports, for tests that need a real process: to kill it, or to call it with external tools.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const MAIN = resolve(import.meta.dirname, "../../gateway/main.ts");
 
-export async function freePort(): Promise<number> {
+/** Binds `port` (0: any) on loopback and lets it go; the port bound, or undefined when it was taken. */
+function tryListen(port: number): Promise<number | undefined> {
   return new Promise((done, fail) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
+    const server = createServer();
+    server.once("error", (error: NodeJS.ErrnoException) => (error.code === "EADDRINUSE" ? done(undefined) : fail(error)));
+    server.listen(port, "127.0.0.1", () => {
+      const bound = (server.address() as { port: number }).port;
+      server.close(() => done(bound));
     });
-    server.once("error", fail);
   });
+}
+
+/** The first port of the kernel's ephemeral range (ports bound with 0, and outgoing connections' own ports). */
+function ephemeralStart(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+const PORTS_PER_WORKER = 1000;
+const WORKER_SLICES = 12;
+/** Ports this test process already handed out: free when checked, but maybe not yet bound by their process. */
+const handedOut = new Set<number>();
+
+/**
+ * A loopback port free now, for a process a test starts. It is drawn from below the kernel's ephemeral
+ * range: a port from that range (what binding 0 gives) can be taken as the source port of any connection
+ * the tests open before the process binds it. Each vitest worker draws from its own slice.
+ */
+export async function freePort(): Promise<number> {
+  const top = ephemeralStart();
+  const pool = Number(process.env.VITEST_POOL_ID ?? "1") || 1;
+  const base = top - WORKER_SLICES * PORTS_PER_WORKER + ((pool - 1) % WORKER_SLICES) * PORTS_PER_WORKER;
+  if (base >= 1024) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const candidate = base + Math.floor(Math.random() * PORTS_PER_WORKER);
+      if (handedOut.has(candidate)) continue;
+      const port = await tryListen(candidate);
+      if (port === undefined) continue;
+      handedOut.add(port);
+      return port;
+    }
+  }
+  const any = await tryListen(0);
+  if (any === undefined) throw new Error("no free loopback port");
+  return any;
 }
 
 export interface GatewayProcess {
