@@ -47,11 +47,16 @@ describe("two gateway processes sharing PostgreSQL", () => {
     schemas.push(schema);
     const shared = { ESTELAM_DATABASE_URL: TEST_DATABASE_URL, ESTELAM_DATABASE_SCHEMA: schema, ESTELAM_LOG_LEVEL: "warn" };
     // Both start on an empty schema at once: one seeds it, the other serves what it wrote.
-    const [a, b] = await Promise.all([
+    // Both are kept for the clean-up before either failure is thrown: one failing to start leaves no other behind.
+    const started = await Promise.allSettled([
       startGatewayProcess({ ...shared, ESTELAM_INSTANCE: "a" }),
       startGatewayProcess({ ...shared, ESTELAM_INSTANCE: "b" }),
     ]);
-    processes.push(a, b);
+    for (const s of started) if (s.status === "fulfilled") processes.push(s.value);
+    const [a, b] = started.map((s) => {
+      if (s.status === "rejected") throw s.reason;
+      return s.value;
+    }) as [GatewayProcess, GatewayProcess];
     const adminA = createRegistryClient(a.grpcAddress, KEYS.admin);
     const bank = createInquiryClient(b.grpcAddress, { apiKey: KEYS.demoBank });
     const office = createInquiryClient(b.grpcAddress, { apiKey: KEYS.counterOffice });
