@@ -17,7 +17,7 @@ export interface LoggerOptions {
 }
 
 /** Lines to stdout are written in blocks of this many bytes (when `flushMs` is set). */
-export const LOG_BLOCK_BYTES = 4096;
+const LOG_BLOCK_BYTES = 4096;
 
 export const REDACT_PATHS = [
   "authorization",

@@ -6,6 +6,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import type { AuditIndex } from "./audit-index.ts";
+import { type CommitWait, createCommitWait } from "./commit-wait.ts";
 import type { AuditJournal, JournalPosition } from "./journal.ts";
 import { createJournalCursor, type JournalCursor, startPosition } from "./journal-cursor.ts";
 
@@ -49,34 +50,16 @@ export function createJournalIndexer(options: {
   let cursor: JournalCursor | undefined;
   let stopping = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  let committedSince = false;
-  let unsubscribe: (() => void) | undefined;
+  let waits: CommitWait | undefined;
   let failures = 0;
-  let stopWait: (() => void) | undefined;
 
-  /** Waits `ms`; a new commit ends the wait early when `wakeable`; closing always does. */
-  const pause = (ms: number, wakeable = true): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        wake = undefined;
-        stopWait = undefined;
-        resolve();
-      }
-      wake = wakeable ? done : undefined;
-      stopWait = done;
-    });
-
-  async function run(): Promise<void> {
+  async function run(waits: CommitWait): Promise<void> {
     while (!stopping && cursor !== undefined) {
       try {
-        committedSince = false;
+        waits.looking();
         const batch = await cursor.next(MAX_BATCH_BYTES);
         if (batch === undefined) {
-          // A commit while the cursor was looking is not missed: the next look is at once.
-          if (!committedSince) await pause(IDLE_WAIT_MS);
+          await waits.idle(IDLE_WAIT_MS);
           continue;
         }
         const started = performance.now();
@@ -88,12 +71,12 @@ export function createJournalIndexer(options: {
         cursor.advance(batch.end);
         events?.onIndexed?.(batch.records.length, (performance.now() - started) / 1000);
         failures = 0;
-        if (batch.end.offset - (batch.records[0]?.offset ?? 0) < MAX_BATCH_BYTES / 2) await pause(INDEX_INTERVAL_MS, false);
+        if (batch.end.offset - (batch.records[0]?.offset ?? 0) < MAX_BATCH_BYTES / 2) await waits.sleep(INDEX_INTERVAL_MS);
       } catch (thrown) {
         failures += 1;
         events?.onError?.(thrown instanceof Error ? thrown : new Error(String(thrown)));
         if (stopping) return;
-        await pause(Math.min(5000, 100 * 2 ** Math.min(failures - 1, 10)));
+        await waits.sleep(Math.min(5000, 100 * 2 ** Math.min(failures - 1, 10)));
       }
     }
   }
@@ -113,17 +96,13 @@ export function createJournalIndexer(options: {
         start,
         (payload) => fromBinary(AuditEventSchema, payload).sequence,
       );
-      unsubscribe = journal.onCommit(() => {
-        committedSince = true;
-        wake?.();
-      });
-      loop = run();
+      waits = createCommitWait(journal);
+      loop = run(waits);
     },
     lag: () => Number(journal.committed().sequence - (cursor?.position().sequence ?? 0n)),
     async close() {
       stopping = true;
-      unsubscribe?.();
-      stopWait?.();
+      waits?.stop();
       await loop;
     },
   };

@@ -12,6 +12,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import type { Kafka as KafkaClient, LogEntry, Message, Producer } from "kafkajs";
 import kafkajs from "kafkajs";
 import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
+import { type CommitWait, createCommitWait } from "./commit-wait.ts";
 import type { JournalPosition } from "./journal.ts";
 import { createJournalCursor, type JournalCursor, startPosition } from "./journal-cursor.ts";
 import { inquiryIdOf, type ParsedRecord } from "./journal-format.ts";
@@ -178,9 +179,7 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
   let healthy = true;
   let stopping = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  let committedSince = false;
-  let unsubscribe: (() => void) | undefined;
+  let waits: CommitWait | undefined;
   let failures = 0;
 
   async function ensureTopic(): Promise<void> {
@@ -250,27 +249,14 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
     }));
   }
 
-  function pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
-  }
-
-  async function run(): Promise<void> {
+  async function run(waits: CommitWait): Promise<void> {
     while (!stopping) {
       if (cursor === undefined) return;
       try {
-        committedSince = false;
+        waits.looking();
         const batch = await cursor.next(maxBatchBytes);
         if (batch === undefined) {
-          // A commit while the cursor was looking is not missed: the next look is at once.
-          if (!committedSince) await pause(IDLE_WAIT_MS);
+          await waits.idle(IDLE_WAIT_MS);
           continue;
         }
         const started = performance.now();
@@ -280,7 +266,7 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
         const { segment, offset, sequence } = batch.end;
         await writeCheckpoint(join(journal.dir, CHECKPOINT_FILE), JSON.stringify({ segment, offset, sequence: sequence.toString() }));
         await journal.release(segment, KAFKA_SHIPPER_READER);
-        if (batch.records.length < 100) await new Promise((r) => setTimeout(r, SHIP_LINGER_MS));
+        if (batch.records.length < 100) await waits.sleep(SHIP_LINGER_MS);
         if (!healthy) events?.onRecovered?.();
         healthy = true;
         failures = 0;
@@ -289,7 +275,7 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
         failures += 1;
         events?.onShipError?.(thrown instanceof Error ? thrown : new Error(String(thrown)));
         if (stopping) return;
-        await pause(Math.min(maxRetryBackoffMs, 100 * 2 ** Math.min(failures - 1, 10)) * (0.75 + Math.random() / 2));
+        await waits.sleep(Math.min(maxRetryBackoffMs, 100 * 2 ** Math.min(failures - 1, 10)) * (0.75 + Math.random() / 2));
       }
     }
   }
@@ -307,11 +293,8 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
         start,
         (payload) => fromBinary(AuditEventSchema, payload).sequence,
       );
-      unsubscribe = journal.onCommit(() => {
-        committedSince = true;
-        wake?.();
-      });
-      loop = run();
+      waits = createCommitWait(journal);
+      loop = run(waits);
     },
 
     backlog: () => Number(journal.committed().sequence - (cursor?.position().sequence ?? 0n)),
@@ -321,12 +304,11 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
     async close(timeoutMs = 2000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       while (healthy && journal.committed().sequence > (cursor?.position().sequence ?? 0n) && Date.now() < deadline) {
-        wake?.();
+        waits?.interrupt();
         await new Promise((r) => setTimeout(r, 10));
       }
       stopping = true;
-      unsubscribe?.();
-      wake?.();
+      waits?.stop();
       // A produce request in flight to an absent broker is not waited for beyond the deadline.
       await Promise.race([loop, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()) + 100))]);
       if (producer !== undefined) await disconnect(producer);
