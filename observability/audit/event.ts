@@ -63,9 +63,18 @@ export function decryptPayload(key: AuditKey, inquiryId: string, payload: { nonc
 export function canonicalJson(value: JsonValue | undefined): string {
   if (value === undefined) return "";
   if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(",")}]`;
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
+    return `${out}]`;
+  }
   const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    out += `${i === 0 ? "" : ","}${JSON.stringify(k)}:${canonicalJson(value[k])}`;
+  }
+  return `${out}}`;
 }
 
 /** Everything the gateway knows about one finished inquiry, in plain terms. */
@@ -125,13 +134,19 @@ const ORIGINS = { client: FaultOrigin.CLIENT, gateway: FaultOrigin.GATEWAY, agen
 
 export function createAuditEventFactory(options: { readonly key: AuditKey; readonly instance: string }): AuditEventFactory {
   const { key, instance } = options;
-  const hmac = (...parts: Array<string | Uint8Array>): Uint8Array => {
-    const h = createHmac("sha256", key.secret);
-    for (const part of parts) h.update(part);
-    return new Uint8Array(h.digest());
-  };
+  // Each digest's input is one string (the parts joined), handed to OpenSSL in one update.
+  const hmac = (text: string): Uint8Array => new Uint8Array(createHmac("sha256", key.secret).update(text).digest());
   // The kind is part of the digest so that equal digit strings of different kinds never collide.
-  const subjectDigest = (kind: string, value: string): Uint8Array => hmac("subject\u0000", kind, "\u0000", value);
+  const subjectDigest = (kind: string, value: string): Uint8Array => hmac(`subject\u0000${kind}\u0000${value}`);
+  // The answer's digest binds it to the request's: "response", NUL, the request digest, NUL, outcome, NUL, answer.
+  const responseDigest = (requestDigest: Uint8Array, outcome: string, answerJson: string): Uint8Array =>
+    new Uint8Array(
+      createHmac("sha256", key.secret)
+        .update("response\u0000")
+        .update(requestDigest)
+        .update(`\u0000${outcome}\u0000${answerJson}`)
+        .digest(),
+    );
 
   return {
     subjectDigest,
@@ -153,7 +168,7 @@ export function createAuditEventFactory(options: { readonly key: AuditKey; reado
     build(r) {
       const requestJson = canonicalJson(r.params);
       const answerJson = canonicalJson(r.answer);
-      const requestDigest = hmac("request\u0000", r.inquiryType, "\u0000", r.purpose, "\u0000", requestJson);
+      const requestDigest = hmac(`request\u0000${r.inquiryType}\u0000${r.purpose}\u0000${requestJson}`);
       return create(AuditEventSchema, {
         schemaVersion: 1,
         inquiryId: r.inquiryId,
@@ -178,8 +193,7 @@ export function createAuditEventFactory(options: { readonly key: AuditKey; reado
         faultOrigin: r.faultOrigin === undefined ? FaultOrigin.UNSPECIFIED : ORIGINS[r.faultOrigin],
         grpcStatus: r.grpcStatus,
         requestDigest,
-        responseDigest:
-          r.answer === undefined ? new Uint8Array() : hmac("response\u0000", requestDigest, `\u0000${r.outcome}\u0000`, answerJson),
+        responseDigest: r.answer === undefined ? new Uint8Array() : responseDigest(requestDigest, r.outcome, answerJson),
         subjects: r.subjects.map((s) => ({ param: s.param, kind: s.kind, digest: subjectDigest(s.kind, s.value) })),
         gatewayInstance: instance,
         keyId: key.id,

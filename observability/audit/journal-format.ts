@@ -33,15 +33,6 @@ export async function listSegments(dir: string): Promise<Array<{ readonly name: 
     .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
 }
 
-/** Frames one payload as a journal record. */
-export function frameRecord(payload: Uint8Array): Buffer {
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
-  record.writeUInt32BE(payload.length, 0);
-  record.writeUInt32BE(crc32(payload), 4);
-  record.set(payload, RECORD_HEADER_BYTES);
-  return record;
-}
-
 export interface ParsedRecord {
   /** Byte offset of the record in its segment. */
   readonly offset: number;
@@ -91,26 +82,31 @@ export function parseRecords(buffer: Buffer, baseOffset = 0): ParseResult {
   return { records, validBytes: at, problem: undefined };
 }
 
-function hmac(key: KeyObject, bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac("sha256", key).update("chain\u0000").update(bytes).digest());
+/** The chain digest of a record: HMAC-SHA-256 under the audit key of its encoding without chain_digest. */
+function chainDigest(key: KeyObject, unsealed: Uint8Array): Buffer {
+  return createHmac("sha256", key).update("chain\u0000").update(unsealed).digest();
 }
 
 /**
- * Seals `event` as record `sequence` after a record whose chain digest is `previous`: sets `sequence`,
- * `previous_digest` and `chain_digest`, and returns the encoding that is journaled and shipped.
+ * Seals `event` as record `sequence` after a record whose chain digest is `previous` (sets `sequence`,
+ * `previous_digest` and `chain_digest`) and frames it: the journal record, header and encoding, in one buffer.
  */
-export function sealEvent(event: AuditEvent, sequence: bigint, previous: Uint8Array, key: KeyObject): Uint8Array {
+export function sealRecord(event: AuditEvent, sequence: bigint, previous: Uint8Array, key: KeyObject): Buffer {
   event.sequence = sequence;
   event.previousDigest = previous;
   event.chainDigest = new Uint8Array();
   const unsealed = toBinary(AuditEventSchema, event);
-  event.chainDigest = hmac(key, unsealed);
+  const digest = chainDigest(key, unsealed);
+  event.chainDigest = new Uint8Array(digest);
   // chain_digest is the last field, so the sealed encoding is the unsealed one with it appended.
-  const sealed = new Uint8Array(unsealed.length + CHAIN_FIELD.length + event.chainDigest.length);
-  sealed.set(unsealed, 0);
-  sealed.set(CHAIN_FIELD, unsealed.length);
-  sealed.set(event.chainDigest, unsealed.length + CHAIN_FIELD.length);
-  return sealed;
+  const length = unsealed.length + CHAIN_FIELD.length + digest.length;
+  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + length);
+  record.writeUInt32BE(length, 0);
+  record.set(unsealed, RECORD_HEADER_BYTES);
+  record.set(CHAIN_FIELD, RECORD_HEADER_BYTES + unsealed.length);
+  record.set(digest, RECORD_HEADER_BYTES + unsealed.length + CHAIN_FIELD.length);
+  record.writeUInt32BE(crc32(record.subarray(RECORD_HEADER_BYTES)), 4);
+  return record;
 }
 
 /** Tag of field 50 (length-delimited) and the length of an HMAC-SHA-256: the head of the encoded chain_digest. */
@@ -161,8 +157,8 @@ export function checkSealed(payload: Uint8Array, keys: ReadonlyMap<string, KeyOb
   const key = keys.get(event.keyId);
   if (key === undefined) return { ok: false, event, problem: `sealed under key ${event.keyId || "(none)"}, which was not given` };
   const unsealed = create(AuditEventSchema, { ...event, chainDigest: new Uint8Array() });
-  const expected = hmac(key, toBinary(AuditEventSchema, unsealed));
-  if (!Buffer.from(expected).equals(Buffer.from(event.chainDigest)))
+  const expected = chainDigest(key, toBinary(AuditEventSchema, unsealed));
+  if (!expected.equals(Buffer.from(event.chainDigest)))
     return { ok: false, event, problem: "its content does not match its chain digest (the record was altered)" };
   // The stored bytes must be exactly what was sealed: bytes added after the seal are tampering too.
   if (!Buffer.from(toBinary(AuditEventSchema, event)).equals(Buffer.from(payload)))

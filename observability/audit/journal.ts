@@ -22,7 +22,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { EstelamError } from "../../core/errors.ts";
 import { type AuditEvent, AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import type { AuditKey } from "./event.ts";
-import { frameRecord, listSegments, parseRecords, sealEvent, segmentName } from "./journal-format.ts";
+import { listSegments, parseRecords, sealRecord, segmentName } from "./journal-format.ts";
 import type { AuditSink, AuditSinkEvents } from "./sink.ts";
 
 export interface AuditJournalOptions {
@@ -75,9 +75,10 @@ interface Pending {
   readonly record: Buffer;
   readonly sequence: bigint;
   readonly digest: Uint8Array;
+  /** When it was appended (performance.now()): the ack time-out counts from here. */
+  readonly appendedAt: number;
   resolve: (() => void) | undefined;
   reject: ((error: Error) => void) | undefined;
-  timer: NodeJS.Timeout | undefined;
 }
 
 interface Segment {
@@ -93,8 +94,6 @@ const PREALLOCATE_BYTES = 1024 * 1024;
 const PREALLOCATE_RETRY_MS = 10_000;
 
 function settle(entry: Pending, error?: Error): void {
-  if (entry.timer !== undefined) clearTimeout(entry.timer);
-  entry.timer = undefined;
   const { resolve, reject } = entry;
   entry.resolve = undefined;
   entry.reject = undefined;
@@ -149,7 +148,11 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
   let total = 0;
   let queuedBytes = 0;
   let queue: Pending[] = [];
+  /** The batch being written: appended before everything in `queue`. */
+  let batch: readonly Pending[] = [];
   let writing = false;
+  // One timer for all waiting appends, set for the oldest one's time-out, instead of a timer per append.
+  let watchdog: NodeJS.Timeout | undefined;
   let writeStartedAt = 0;
   let failure: Error | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
@@ -220,12 +223,38 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
     preallocate();
   }
 
-  function fail(error: Error, batch: readonly Pending[]): void {
+  /** The oldest append still waiting for its sync: the first unsettled one of the batch being written, then of the queue. */
+  function oldestWaiting(): Pending | undefined {
+    for (const entry of batch) if (entry.resolve !== undefined) return entry;
+    for (const entry of queue) if (entry.resolve !== undefined) return entry;
+    return undefined;
+  }
+
+  function watch(): void {
+    if (watchdog !== undefined) return;
+    const oldest = oldestWaiting();
+    if (oldest === undefined) return;
+    watchdog = setTimeout(expire, Math.max(0, oldest.appendedAt + ackTimeoutMs - performance.now()));
+  }
+
+  /** Tells the appends that have waited `ackTimeoutMs` that their record was not durable in time. */
+  function expire(): void {
+    watchdog = undefined;
+    const due = performance.now() - ackTimeoutMs;
+    const timeout = (): EstelamError => refuse("timeout", `the audit journal did not sync the record within ${ackTimeoutMs} ms`);
+    // The records stay queued and are still written; their callers are told they were not durable in time.
+    for (const entry of batch) if (entry.resolve !== undefined && entry.appendedAt <= due) settle(entry, timeout());
+    for (const entry of queue) if (entry.resolve !== undefined && entry.appendedAt <= due) settle(entry, timeout());
+    watch();
+  }
+
+  function fail(error: Error, failed: readonly Pending[]): void {
     failure = error;
     events?.onWriteError?.(error);
     // The batch and everything sealed after it are refused, and the chain resumes from the last durable record.
-    const refused = [...batch, ...queue];
+    const refused = [...failed, ...queue];
     queue = [];
+    batch = [];
     queuedBytes = 0;
     nextSequence = committedSequence + 1n;
     headDigest = committedDigest;
@@ -262,7 +291,7 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
       while (queue.length > 0 && failure === undefined && handle !== undefined) {
         if (commitDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, commitDelayMs));
         if (failure !== undefined || handle === undefined) break;
-        const batch = queue;
+        batch = queue;
         queue = [];
         queuedBytes = 0;
         const buffer = batch.length === 1 ? (batch[0] as Pending).record : Buffer.concat(batch.map((e) => e.record));
@@ -292,6 +321,7 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
         committedDigest = last.digest;
         events?.onWritten?.(batch.length, (performance.now() - writeStartedAt) / 1000);
         for (const entry of batch) settle(entry);
+        batch = [];
         for (const listener of listeners) listener();
       }
     } finally {
@@ -362,20 +392,15 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
       if (failure !== undefined)
         return Promise.reject(refuse("failed", `the audit journal in ${dir} cannot be written: ${failure.message}`));
       const sequence = nextSequence;
-      const record = frameRecord(sealEvent(event, sequence, headDigest, key.secret));
+      const record = sealRecord(event, sequence, headDigest, key.secret);
       if (total + queuedBytes + record.length > hardLimit)
         return Promise.reject(refuse("full", `the audit journal in ${dir} is full (${total} bytes, bound ${maxBytes})`));
       nextSequence += 1n;
       headDigest = event.chainDigest;
       queuedBytes += record.length;
       return new Promise<void>((resolve, reject) => {
-        const entry: Pending = { record, sequence, digest: event.chainDigest, resolve, reject, timer: undefined };
-        entry.timer = setTimeout(() => {
-          entry.timer = undefined;
-          // The record stays queued and is still written; the caller is told it was not durable in time.
-          settle(entry, refuse("timeout", `the audit journal did not sync the record within ${ackTimeoutMs} ms`));
-        }, ackTimeoutMs);
-        queue.push(entry);
+        queue.push({ record, sequence, digest: event.chainDigest, appendedAt: performance.now(), resolve, reject });
+        watch();
         void pump();
       });
     },
@@ -420,6 +445,9 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
         await new Promise((r) => setTimeout(r, 5));
       closed = true;
       clearInterval(probeTimer);
+      clearTimeout(watchdog);
+      // A write still under way has outlasted the time-out: its callers are told so, as the watchdog would.
+      for (const entry of batch) settle(entry, refuse("timeout", `the audit journal did not sync the record within ${ackTimeoutMs} ms`));
       for (const entry of queue) settle(entry, refuse("closed", "the audit journal closed before the record was written"));
       queue = [];
       await trimActive().catch(() => {});

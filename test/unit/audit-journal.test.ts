@@ -199,6 +199,42 @@ describe("audit journal", () => {
     expect(events.at(-1)?.inquiryId).toBe(`inq-${String(n).padStart(5, "0")}`);
   });
 
+  it("tells each append whose sync outlasts the time-out so, each after its own wait, and still writes the records", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "journal-"));
+    // A disk slower than the time-out: every write waits 600 ms before it starts.
+    const journal = createAuditJournal({ dir, key, ackTimeoutMs: 250, commitDelayMs: 600 });
+    await journal.start();
+    const settled = (promise: Promise<void>, from: number) =>
+      promise.then(
+        () => ({ ok: true, afterMs: performance.now() - from, error: undefined as unknown }),
+        (error: unknown) => ({ ok: false, afterMs: performance.now() - from, error }),
+      );
+    const started = performance.now();
+    const first = settled(journal.append(event(1)), started);
+    await new Promise((r) => setTimeout(r, 100));
+    const second = settled(journal.append(event(2)), started);
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.ok).toBe(false);
+    expectAuditUnavailable(a.error);
+    expect(String(a.error)).toMatch(/did not sync the record within 250 ms/);
+    expect(b.ok).toBe(false);
+    // Each waited its own 250 ms: the second, appended 100 ms later, was not refused with the first.
+    expect(a.afterMs).toBeGreaterThanOrEqual(245);
+    expect(a.afterMs).toBeLessThan(450);
+    expect(b.afterMs - a.afterMs).toBeGreaterThanOrEqual(80);
+    // Refused in time, yet written: the trail holds both, in order.
+    await expect.poll(() => journal.committed().sequence, { timeout: 3000 }).toBe(2n);
+    // The watch goes on after it went quiet: a later append is refused after its own 250 ms, not at once.
+    const third = await settled(journal.append(event(3)), performance.now());
+    expect(third.ok).toBe(false);
+    expect(third.afterMs).toBeGreaterThanOrEqual(245);
+    expect(third.afterMs).toBeLessThan(450);
+    await expect.poll(() => journal.committed().sequence, { timeout: 3000 }).toBe(3n);
+    await journal.close();
+    expect((await allEvents(dir)).map((e) => e.inquiryId)).toEqual(["inq-00001", "inq-00002", "inq-00003"]);
+    expect((await verifyJournal(dir, keys)).breaks).toEqual([]);
+  });
+
   it("names the record that was altered, whether its checksum was fixed or not", async () => {
     const { dir, name, path } = await closedJournalWith(5);
     const original = await readFile(path);
