@@ -1013,8 +1013,12 @@ const SOAK_SETTLE_SECONDS = 30;
 
 interface AuditCostRun {
   readonly load: "loaded" | "unloaded";
-  /** The trail as deployed with Kafka: the gateway ships its journal, the index is filled from the topic elsewhere. */
-  readonly trail: "off" | "journal" | "journal+index";
+  /**
+   * journal: the trail as deployed with Kafka (the gateway ships its journal, the index is filled from the
+   * topic elsewhere); journal+index: the same, the gateway also indexing; unshipped: the journal alone, no
+   * Kafka (measured when Kafka is in play, to tell the gateway's own cost from the broker's on shared cores).
+   */
+  readonly trail: "off" | "journal" | "journal+index" | "unshipped";
   readonly result: BenchResult;
 }
 
@@ -1032,6 +1036,7 @@ function formatAuditCost(runs: readonly AuditCostRun[]): { text: string; json: R
   );
   const label = (r: AuditCostRun): string => {
     if (r.trail === "off") return "audit off";
+    if (r.trail === "unshipped") return "journal alone (no Kafka)";
     const trail = r.result.audit.sink === "kafka" ? "journal + kafka" : "journal only";
     return r.trail === "journal+index" ? `${trail} + index here` : trail;
   };
@@ -1060,6 +1065,7 @@ function formatAuditCost(runs: readonly AuditCostRun[]): { text: string; json: R
   lines.push("");
   cost(find("loaded", "journal"), "the durable trail (journal, shipping)", "trail", " (goal < 10 %)");
   cost(find("loaded", "journal+index"), "the trail with the index kept in the gateway", "trailWithIndex", "");
+  cost(find("loaded", "unshipped"), "the journal alone (no shipping, no broker on the same cores)", "journalAlone", "");
   for (const trail of ["journal", "off"] as const) {
     const r = runs.find((x) => x.load === "unloaded" && x.trail === trail);
     if (r === undefined) continue;
@@ -1077,22 +1083,25 @@ function formatAuditCost(runs: readonly AuditCostRun[]): { text: string; json: R
 
 /**
  * --compare-audit: loaded, the trail as deployed with Kafka (the gateway's index off: `estelam audit index
- * --brokers` fills it from the topic), the same with the gateway also indexing its journal, and no trail;
- * unloaded, the trail and none.
+ * --brokers` fills it from the topic), the same with the gateway also indexing its journal, the journal
+ * alone when Kafka is in play, and no trail; unloaded, the trail and none.
  */
 async function compareAuditCost(options: BenchOptions, register: (run: Run) => void): Promise<number> {
   const runs: AuditCostRun[] = [];
   let ok = true;
+  const shipped = options.audit !== "journal" && (await chooseAuditSink(options.audit, process.env)).sink === "kafka";
   const plan: ReadonlyArray<{ load: AuditCostRun["load"]; trail: AuditCostRun["trail"] }> = [
     { load: "loaded", trail: "journal" },
     { load: "loaded", trail: "journal+index" },
+    ...(shipped ? [{ load: "loaded", trail: "unshipped" } as const] : []),
     { load: "loaded", trail: "off" },
     { load: "unloaded", trail: "journal" },
     { load: "unloaded", trail: "off" },
   ];
   for (const { load, trail } of plan) {
-    const audit = trail === "off" ? "off" : options.audit;
-    const gatewayEnv = trail === "journal" ? { ...options.gatewayEnv, ESTELAM_AUDIT_INDEX: "false" } : options.gatewayEnv;
+    const audit = trail === "off" ? "off" : trail === "unshipped" ? "journal" : options.audit;
+    const gatewayEnv =
+      trail === "journal" || trail === "unshipped" ? { ...options.gatewayEnv, ESTELAM_AUDIT_INDEX: "false" } : options.gatewayEnv;
     const o: BenchOptions =
       load === "loaded"
         ? { ...options, audit, gatewayEnv }

@@ -77,7 +77,8 @@ alternating the two paths for several rounds, and reports the median of each pat
                       to Kafka when KAFKA_BROKERS is set or a broker answers at 127.0.0.1:19092, else the
                       journal alone; off = ESTELAM_AUDIT=off, no trail, to measure what it costs)
   --compare-audit     run everything with the audit trail on (as --audit says) and off, each loaded (at
-                      --concurrency) and unloaded (one inquiry at a time), and compare them side by side
+                      --concurrency) and unloaded (one inquiry at a time), and compare them side by side;
+                      with Kafka, also the journal alone loaded (the broker's CPU shares this machine)
   --reference         instead: the reference proxy. nginx (Debian's, /usr/sbin/nginx) proxying gRPC with
                       grpc_pass to the demo agencies' gRPC face, the gateway asked the identity inquiry,
                       and that gRPC face alone, each loaded by h2load with the same fixed request shape;
