@@ -237,14 +237,17 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
     watchdog = setTimeout(expire, Math.max(0, oldest.appendedAt + ackTimeoutMs - performance.now()));
   }
 
+  function syncTimedOut(): EstelamError {
+    return refuse("timeout", `the audit journal did not sync the record within ${ackTimeoutMs} ms`);
+  }
+
   /** Tells the appends that have waited `ackTimeoutMs` that their record was not durable in time. */
   function expire(): void {
     watchdog = undefined;
     const due = performance.now() - ackTimeoutMs;
-    const timeout = (): EstelamError => refuse("timeout", `the audit journal did not sync the record within ${ackTimeoutMs} ms`);
     // The records stay queued and are still written; their callers are told they were not durable in time.
-    for (const entry of batch) if (entry.resolve !== undefined && entry.appendedAt <= due) settle(entry, timeout());
-    for (const entry of queue) if (entry.resolve !== undefined && entry.appendedAt <= due) settle(entry, timeout());
+    for (const entry of batch) if (entry.resolve !== undefined && entry.appendedAt <= due) settle(entry, syncTimedOut());
+    for (const entry of queue) if (entry.resolve !== undefined && entry.appendedAt <= due) settle(entry, syncTimedOut());
     watch();
   }
 
@@ -447,7 +450,7 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
       clearInterval(probeTimer);
       clearTimeout(watchdog);
       // A write still under way has outlasted the time-out: its callers are told so, as the watchdog would.
-      for (const entry of batch) settle(entry, refuse("timeout", `the audit journal did not sync the record within ${ackTimeoutMs} ms`));
+      for (const entry of batch) settle(entry, syncTimedOut());
       for (const entry of queue) settle(entry, refuse("closed", "the audit journal closed before the record was written"));
       queue = [];
       await trimActive().catch(() => {});

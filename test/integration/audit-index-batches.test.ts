@@ -4,7 +4,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, expect, it } from "vitest";
+import { expect, it, onTestFinished } from "vitest";
 import { type AuditIndex, openAuditIndex } from "../../observability/audit/audit-index.ts";
 import { createAuditKey } from "../../observability/audit/event.ts";
 import { createAuditJournal } from "../../observability/audit/journal.ts";
@@ -13,20 +13,15 @@ import { openDatabase } from "../../registry/database-open.ts";
 import { sampleEvent } from "../helpers/audit-events.ts";
 
 const key = createAuditKey("index-batches-test-key-0123456789");
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const clean of cleanups.reverse()) await clean().catch(() => undefined);
-  cleanups.length = 0;
-});
 
 it("indexes a backlog in transactions of at most 128 KiB, the event loop turning between them, each record once", async () => {
   const database = await openDatabase({ dataDir: await mkdtemp(join(tmpdir(), "idxbatch-db-")), schema: "estelam" });
-  cleanups.push(() => database.close());
+  onTestFinished(() => database.close());
   const index = await openAuditIndex(database);
 
   const journal = createAuditJournal({ dir: await mkdtemp(join(tmpdir(), "idxbatch-journal-")), key });
   await journal.start();
-  cleanups.push(() => journal.close());
+  onTestFinished(() => journal.close());
   // A backlog of about 1.1 MB (records of about 750 bytes), as a gateway leaves after a busy stretch.
   const records = 1500;
   await Promise.all(
@@ -42,7 +37,7 @@ it("indexes a backlog in transactions of at most 128 KiB, the event loop turning
   // The real index, watched: the bytes of each transaction, and the turns the event loop took before it.
   let turns = 0;
   const ticker = setInterval(() => turns++, 1);
-  cleanups.push(async () => clearInterval(ticker));
+  onTestFinished(() => clearInterval(ticker));
   const calls: Array<{ bytes: number; turnsBefore: number }> = [];
   const watched: AuditIndex = {
     ...index,
@@ -53,7 +48,7 @@ it("indexes a backlog in transactions of at most 128 KiB, the event loop turning
   };
   const indexer = createJournalIndexer({ journal, index: watched, source: "journal:test" });
   await indexer.start();
-  cleanups.push(() => indexer.close());
+  onTestFinished(() => indexer.close());
 
   await expect.poll(() => index.count(), { timeout: 30_000, interval: 100 }).toBe(records);
   const bound = 128 * 1024;

@@ -4,7 +4,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, expect, it } from "vitest";
+import { expect, it, onTestFinished } from "vitest";
 import { type AuditIndex, openAuditIndex } from "../../observability/audit/audit-index.ts";
 import { createAuditKey } from "../../observability/audit/event.ts";
 import { createAuditJournal } from "../../observability/audit/journal.ts";
@@ -16,31 +16,26 @@ import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
 
 const key = createAuditKey("index-down-test-key-0123456789");
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const clean of cleanups.reverse()) await clean().catch(() => undefined);
-  cleanups.length = 0;
-});
 
 it("backs off while PostgreSQL is away under a stream of commits, then indexes every record once", async () => {
   const target = new URL(TEST_DATABASE_URL);
   const proxy: TcpProxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-  cleanups.push(() => proxy.close());
+  onTestFinished(() => proxy.close());
   const url = new URL(TEST_DATABASE_URL);
   url.host = `127.0.0.1:${proxy.port}`;
   const schema = uniqueSchema("idxdown");
-  cleanups.push(() => dropSchema(schema));
+  onTestFinished(() => dropSchema(schema));
   const database: Database = await openDatabase({ url: url.href, dataDir: await mkdtemp(join(tmpdir(), "idxdown-")), schema });
-  cleanups.push(() => database.close());
+  onTestFinished(() => database.close());
   const index: AuditIndex = await openAuditIndex(database);
 
   const journal = createAuditJournal({ dir: await mkdtemp(join(tmpdir(), "idxdown-journal-")), key });
   await journal.start();
-  cleanups.push(() => journal.close());
+  onTestFinished(() => journal.close());
   let errors = 0;
   const indexer = createJournalIndexer({ journal, index, source: "journal:test", events: { onError: () => errors++ } });
   await indexer.start();
-  cleanups.push(() => indexer.close());
+  onTestFinished(() => indexer.close());
 
   let n = 0;
   const append = async (count: number) => {
