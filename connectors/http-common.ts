@@ -1,7 +1,9 @@
 // What the HTTP-based kinds (http-json, soap) share: a keep-alive pool per endpoint with the endpoint's TLS
-// settings (a CA of its own, a client certificate for mutual TLS), and closing an answer early.
+// settings (a CA of its own, a client certificate for mutual TLS), and one exchange of a request and its
+// guarded answer.
 import { readFileSync } from "node:fs";
-import { Pool } from "undici";
+import type { IncomingHttpHeaders } from "node:http";
+import { type Dispatcher, Pool } from "undici";
 import type { OptionIssue } from "./connector.ts";
 
 export interface HttpTls {
@@ -100,30 +102,115 @@ export function createPool(origin: string, settings: PoolSettings): Pool {
   });
 }
 
-export interface Body extends AsyncIterable<Buffer> {
-  destroy(error?: Error): unknown;
-  on(event: "error", listener: (error: Error) => void): unknown;
+/** How to take an answer's body, decided once its status and headers are in. */
+export type BodyPlan =
+  /** Read it through `guard`, which sees every chunk and throws to stop reading. */
+  | { readonly guard: { feed(chunk: Uint8Array): void } }
+  /** Do not read it: the connection is closed and the exchange fails with this error. */
+  | { readonly refuse: Error };
+
+export interface ExchangeRequest {
+  readonly path: string;
+  readonly method: Dispatcher.HttpMethod;
+  readonly headers?: Record<string, string>;
+  readonly body?: string | undefined;
+  /** Ends the exchange at once (the connection is closed); the exchange fails with the signal's reason. */
+  readonly signal: AbortSignal;
 }
 
-/** Stops reading an answer and closes its connection; the stream's own abort error is expected, not news. */
-export function discard(body: Body): void {
-  body.on("error", () => undefined);
-  body.destroy();
+export interface ExchangeAnswer {
+  readonly statusCode: number;
+  readonly headers: IncomingHttpHeaders;
+  /** The body's bytes, concatenated. */
+  readonly body: Buffer;
 }
 
-/** Reads a body through a guard that sees every chunk (and throws to stop); the bytes, concatenated. */
-export async function readGuarded(body: Body, guard: { feed(chunk: Uint8Array): void }): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      guard.feed(chunk);
-      chunks.push(chunk);
-      size += chunk.length;
-    }
-  } catch (error) {
-    discard(body);
-    throw error;
-  }
-  return Buffer.concat(chunks, size);
+/**
+ * One request and its whole answer, through undici's dispatcher handler: the body's chunks go to the plan's
+ * guard and into one buffer as they arrive, with no stream per answer. Stopping early (the plan refuses the
+ * answer, the guard throws, the signal aborts) closes the connection, so nothing more of that answer is read.
+ */
+export function exchange(
+  pool: Dispatcher,
+  request: ExchangeRequest,
+  plan: (statusCode: number, headers: IncomingHttpHeaders) => BodyPlan,
+): Promise<ExchangeAnswer> {
+  const { signal } = request;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<ExchangeAnswer>((resolve, reject) => {
+    let controller: Dispatcher.DispatchController | undefined;
+    let stopped: Error | undefined;
+    let statusCode = 0;
+    let headers: IncomingHttpHeaders = {};
+    let guard: { feed(chunk: Uint8Array): void } | undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (error?: Error): void => {
+      if (stopped !== undefined) return;
+      signal.removeEventListener("abort", onAbort);
+      if (error === undefined) {
+        stopped = DONE;
+        resolve({ statusCode, headers, body: Buffer.concat(chunks, size) });
+      } else {
+        stopped = error;
+        reject(error);
+      }
+    };
+    // Settled first, so the handler's own error callback, which aborting may call at once, changes nothing.
+    const stop = (error: Error): void => {
+      settle(error);
+      controller?.abort(error);
+    };
+    const onAbort = (): void => stop(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    pool.dispatch(
+      { path: request.path, method: request.method, headers: request.headers, body: request.body },
+      {
+        onRequestStart(started) {
+          controller = started;
+          // Stopped while waiting for a connection: it is not sent.
+          if (stopped !== undefined) started.abort(stopped);
+        },
+        onResponseStart(_, status, responseHeaders) {
+          // An informational answer (102, 103) comes before the real one.
+          if (status < 200) return;
+          statusCode = status;
+          headers = responseHeaders;
+          let decided: BodyPlan;
+          try {
+            decided = plan(status, responseHeaders);
+          } catch (error) {
+            stop(asError(error));
+            return;
+          }
+          if ("refuse" in decided) stop(decided.refuse);
+          else guard = decided.guard;
+        },
+        onResponseData(_, chunk) {
+          if (stopped !== undefined) return;
+          try {
+            guard?.feed(chunk);
+          } catch (error) {
+            stop(asError(error));
+            return;
+          }
+          chunks.push(chunk);
+          size += chunk.length;
+        },
+        onResponseEnd: () => settle(),
+        onResponseError: (_, error) => settle(error),
+      },
+    );
+  });
+}
+
+/** Marks an exchange that has resolved. */
+const DONE = new Error("the exchange is complete");
+
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error("the request was aborted");
 }

@@ -4,12 +4,13 @@
 // outcome its code states); 404 is "not found"; other 4xx a business rejection; 5xx, 408, 429, connection
 // and TLS failures are agency faults that count against the endpoint's breaker, as are answers that are
 // not JSON, too large, too deep, too wide, or redirects (never followed).
+import type { IncomingHttpHeaders } from "node:http";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { EstelamError } from "../../core/errors.ts";
 import { AnswerLimitError, createJsonGuard } from "../answer-limits.ts";
 import type { Connector, ConnectorAnswer, ConnectorRequest, ConnectorTarget } from "../connector.ts";
 import { abortError } from "../deadline.ts";
-import { type Body, createPool, discard, readGuarded } from "../http-common.ts";
+import { type BodyPlan, createPool, exchange } from "../http-common.ts";
 import { fillString, fillValue, isJsonObject, mapFields, messageFrom, pick, readOutcome } from "../mapping.ts";
 import { connectionFailure } from "../network-errors.ts";
 import type { HttpJsonEndpointOptions, HttpJsonOperation } from "./options.ts";
@@ -33,20 +34,27 @@ export function createHttpJsonConnector(options: HttpJsonEndpointOptions, target
 
   const bad = (message: string): EstelamError => new EstelamError("AGENCY_BAD_RESPONSE", `agency '${agency}' ${message}`, { agency });
 
-  async function readJson(body: Body, maxBytes: number): Promise<unknown> {
-    let bytes: Buffer;
-    try {
-      bytes = await readGuarded(body, createJsonGuard({ ...options.limits, maxBytes }));
-    } catch (error) {
-      if (error instanceof AnswerLimitError) throw bad(error.message);
-      throw error;
-    }
+  /** An answer's JSON: undefined when the body is empty, UNPARSEABLE when it is not JSON. */
+  function parseJson(bytes: Buffer): unknown {
     if (bytes.length === 0) return undefined;
     try {
       return JSON.parse(bytes.toString("utf8"));
     } catch {
       return UNPARSEABLE;
     }
+  }
+
+  /** Reads a 2xx answer if it says it is JSON, an error answer for its message; never a redirect. */
+  function plan(statusCode: number, headers: IncomingHttpHeaders): BodyPlan {
+    if (statusCode >= 200 && statusCode < 300) {
+      const type = String(headers["content-type"] ?? "");
+      if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(type))
+        return { refuse: bad(`answered HTTP ${statusCode} with content type '${type.slice(0, 100) || "none"}', not JSON`) };
+      return { guard: createJsonGuard(options.limits) };
+    }
+    if (statusCode >= 300 && statusCode < 400)
+      return { refuse: bad(`answered a redirect (HTTP ${statusCode}), which the gateway does not follow`) };
+    return { guard: createJsonGuard({ ...options.limits, maxBytes: Math.min(MAX_ERROR_BODY, options.limits.maxBytes) }) };
   }
 
   function buildRequest(request: ConnectorRequest, operation: HttpJsonOperation) {
@@ -94,33 +102,22 @@ export function createHttpJsonConnector(options: HttpJsonEndpointOptions, target
     kind: "http-json",
     endpoint,
     async call(request: ConnectorRequest, operation: HttpJsonOperation): Promise<ConnectorAnswer> {
-      let statusCode: number;
+      let statusCode = 0;
       let body: unknown;
       try {
-        const response = await pool.request({ ...buildRequest(request, operation), signal: request.signal });
-        statusCode = response.statusCode;
-        const ok = statusCode >= 200 && statusCode < 300;
-        if (ok) {
-          const type = String(response.headers["content-type"] ?? "");
-          if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(type)) {
-            discard(response.body);
-            throw bad(`answered HTTP ${statusCode} with content type '${type.slice(0, 100) || "none"}', not JSON`);
-          }
-        } else if (statusCode >= 300 && statusCode < 400) {
-          discard(response.body);
-          throw bad(`answered a redirect (HTTP ${statusCode}), which the gateway does not follow`);
-        }
-        body = await readJson(response.body, ok ? options.limits.maxBytes : Math.min(MAX_ERROR_BODY, options.limits.maxBytes)).catch(
-          (error: unknown) => {
-            // An error answer too large to read for its message is still the error its status says.
-            if (!ok && error instanceof EstelamError && error.reason === "AGENCY_BAD_RESPONSE") return undefined;
-            throw error;
-          },
-        );
+        const response = await exchange(pool, { ...buildRequest(request, operation), signal: request.signal }, (status, headers) => {
+          statusCode = status;
+          return plan(status, headers);
+        });
+        body = parseJson(response.body);
       } catch (error) {
         if (request.signal.aborted) throw abortError(request.signal, agency);
-        if (error instanceof EstelamError) throw error;
-        throw connectionFailure(error, agency);
+        if (error instanceof AnswerLimitError) {
+          // An error answer too large to read for its message is still the error its status says.
+          if (statusCode < 200 || statusCode >= 300) body = undefined;
+          else throw bad(error.message);
+        } else if (error instanceof EstelamError) throw error;
+        else throw connectionFailure(error, agency);
       }
 
       if (statusCode >= 200 && statusCode < 300) {

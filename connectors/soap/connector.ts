@@ -4,12 +4,13 @@
 // and element count). SOAP faults are mapped to business answers or catalogue errors as the operation says;
 // unmapped Client/Sender faults are AGENCY_BAD_RESPONSE, Server/Receiver faults AGENCY_UNAVAILABLE.
 import { createHash, randomBytes } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { EstelamError } from "../../core/errors.ts";
 import { AnswerLimitError } from "../answer-limits.ts";
 import type { Connector, ConnectorAnswer, ConnectorRequest, ConnectorTarget } from "../connector.ts";
 import { abortError } from "../deadline.ts";
-import { createPool, discard, readGuarded } from "../http-common.ts";
+import { type BodyPlan, createPool, exchange } from "../http-common.ts";
 import { fillValue, isJsonObject, mapFields, pick, readOutcome } from "../mapping.ts";
 import { connectionFailure } from "../network-errors.ts";
 import { createXmlGuard, escapeXml, parseXml } from "../xml.ts";
@@ -174,33 +175,35 @@ export function createSoapConnector(options: SoapEndpointOptions, target: Connec
     throw bad(`refused the request with a SOAP fault (${fault.code}): ${message}`);
   }
 
+  /** Reads an answer that says it is XML; never a redirect. */
+  function plan(statusCode: number, responseHeaders: IncomingHttpHeaders): BodyPlan {
+    const type = String(responseHeaders["content-type"] ?? "");
+    if (statusCode >= 300 && statusCode < 400)
+      return { refuse: bad(`answered a redirect (HTTP ${statusCode}), which the gateway does not follow`) };
+    if (!/^(text|application)\/([a-z0-9.+-]*\+)?xml\s*(;|$)/i.test(type)) {
+      if (statusCode >= 500 || statusCode === 408 || statusCode === 429)
+        return { refuse: new EstelamError("AGENCY_UNAVAILABLE", `agency '${agency}' answered HTTP ${statusCode}`, { agency }) };
+      return { refuse: bad(`answered HTTP ${statusCode} with content type '${type.slice(0, 100) || "none"}', not XML`) };
+    }
+    return { guard: createXmlGuard(options.limits) };
+  }
+
   return {
     kind: "soap",
     endpoint: `${agency}/${target.endpoint}`,
     async call(request, operation) {
-      let statusCode: number;
+      let statusCode = 0;
       let document: Record<string, unknown> | undefined;
       try {
-        const response = await pool.request({
-          path,
-          method: "POST",
-          headers: headers(request, operation),
-          body: envelope(request, operation),
-          signal: request.signal,
-        });
-        statusCode = response.statusCode;
-        const type = String(response.headers["content-type"] ?? "");
-        if (statusCode >= 300 && statusCode < 400) {
-          discard(response.body);
-          throw bad(`answered a redirect (HTTP ${statusCode}), which the gateway does not follow`);
-        }
-        if (!/^(text|application)\/([a-z0-9.+-]*\+)?xml\s*(;|$)/i.test(type)) {
-          discard(response.body);
-          if (statusCode >= 500 || statusCode === 408 || statusCode === 429)
-            throw new EstelamError("AGENCY_UNAVAILABLE", `agency '${agency}' answered HTTP ${statusCode}`, { agency });
-          throw bad(`answered HTTP ${statusCode} with content type '${type.slice(0, 100) || "none"}', not XML`);
-        }
-        const bytes = await readGuarded(response.body, createXmlGuard(options.limits));
+        const response = await exchange(
+          pool,
+          { path, method: "POST", headers: headers(request, operation), body: envelope(request, operation), signal: request.signal },
+          (status, responseHeaders) => {
+            statusCode = status;
+            return plan(status, responseHeaders);
+          },
+        );
+        const bytes = response.body;
         const lists = operation.lists.map((list) => `Envelope.Body.${operation.result}.${list}`);
         try {
           document = parseXml(bytes.toString("utf8"), (jpath) => lists.includes(jpath));

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectorRequest } from "../../connectors/connector.ts";
+import { startUpstreamDeadline } from "../../connectors/deadline.ts";
 import { httpJsonConnector } from "../../connectors/http-json/index.ts";
 import { EstelamError } from "../../core/errors.ts";
 import { freePort } from "../helpers/gateway-process.ts";
@@ -12,6 +13,7 @@ import { freePort } from "../helpers/gateway-process.ts";
 let server: Server;
 let baseUrl: string;
 let lastRequest: { headers: IncomingMessage["headers"]; body: string } | undefined;
+const received: string[] = [];
 
 const ANSWERS: Record<string, (res: import("node:http").ServerResponse) => void> = {
   "/ok": (res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ match: true })),
@@ -23,6 +25,13 @@ const ANSWERS: Record<string, (res: import("node:http").ServerResponse) => void>
   "/busy": (res) => res.writeHead(429).end(),
   "/not-found-bare": (res) => res.writeHead(404).end(),
   "/not-found-long": (res) => res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ message: "m".repeat(900) })),
+  "/not-found-huge": (res) => res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ message: "m".repeat(5000) })),
+  "/early-hints": (res) => {
+    res.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ match: false }));
+  },
+  // Never answers: holds its connection until the test ends.
+  "/hang": () => undefined,
   "/rejected": (res) =>
     res.writeHead(422, { "content-type": "application/json" }).end(JSON.stringify({ message: "account is under court order" })),
 };
@@ -32,6 +41,7 @@ beforeAll(async () => {
     let body = "";
     req.on("data", (chunk: Buffer) => (body += chunk.toString()));
     req.on("end", () => {
+      received.push(req.url ?? "");
       lastRequest = { headers: req.headers, body };
       (ANSWERS[req.url ?? ""] ?? ((r) => r.writeHead(500).end()))(res);
     });
@@ -44,8 +54,11 @@ afterAll(async () => {
   await new Promise((done) => server.close(done));
 });
 
-function connectorAt(url: string) {
-  const endpoint = httpJsonConnector.validateEndpoint({ baseUrl: url, maxResponseBytes: 1024, connectTimeoutMs: 1000 }, "endpoint");
+function connectorAt(url: string, settings: Record<string, unknown> = {}) {
+  const endpoint = httpJsonConnector.validateEndpoint(
+    { baseUrl: url, maxResponseBytes: 1024, connectTimeoutMs: 1000, ...settings },
+    "endpoint",
+  );
   if (!endpoint.ok) throw new Error(JSON.stringify(endpoint.issues));
   return httpJsonConnector.create(endpoint.options, { agency: "cbi", endpoint: "main" });
 }
@@ -98,6 +111,10 @@ describe("http-json connector", () => {
     expect(timeout).toBeLessThanOrEqual(3000);
   });
 
+  it("reads the answer that follows an informational one (103 Early Hints)", async () => {
+    expect(await call("/early-hints")).toEqual({ answer: "found", result: { match: false } });
+  });
+
   it.each(["/not-json", "/array", "/empty", "/huge"])("%s → AGENCY_BAD_RESPONSE naming the agency", async (path) => {
     expect(await reasonOf(path)).toMatchObject({ reason: "AGENCY_BAD_RESPONSE", agency: "cbi" });
   });
@@ -121,5 +138,41 @@ describe("http-json connector", () => {
     expect(await call("/rejected")).toEqual({ answer: "rejected", message: "account is under court order" });
     // Any other 4xx is the agency declining too, with its own words.
     expect(await call("/bad-request")).toEqual({ answer: "rejected", message: "field missing" });
+  });
+
+  it("an error answer too large to read for its message is still the outcome its status says", async () => {
+    expect(await call("/not-found-huge")).toEqual({ answer: "not_found", message: "no record found" });
+  });
+
+  it("a call still waiting for a connection ends at its deadline and is never sent", async () => {
+    const connector = connectorAt(baseUrl, { connections: 1 });
+    const operation = (path: string) => {
+      const valid = httpJsonConnector.validateOperation({ path }, "operation");
+      if (!valid.ok) throw new Error(JSON.stringify(valid.issues));
+      return valid.options;
+    };
+    const holder = new AbortController();
+    const first = connector.call({ ...request(), signal: holder.signal }, operation("/hang")).catch((e: unknown) => e);
+    const deadline = startUpstreamDeadline(200, undefined, new AbortController().signal);
+    const sentBefore = received.length;
+    const started = performance.now();
+    try {
+      const error = await connector.call({ ...request(), signal: deadline.signal }, operation("/ok")).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const waited = performance.now() - started;
+      expect(error).toBeInstanceOf(EstelamError);
+      expect((error as EstelamError).reason).toBe("DEADLINE_EXCEEDED");
+      // Refused at its own deadline, not when the connection it waited for came free.
+      expect(waited).toBeGreaterThanOrEqual(190);
+      expect(waited).toBeLessThan(1500);
+    } finally {
+      deadline.dispose();
+      holder.abort();
+      await first;
+      await connector.close();
+    }
+    expect(received.slice(sentBefore)).not.toContain("/ok");
   });
 });
