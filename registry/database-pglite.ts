@@ -1,9 +1,9 @@
-// The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a local folder, inside this process.
-// It runs the same SQL as the shared server. One process at a time may open a folder: a lock file says who
+// The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a local folder, inside this process,
+// on a thread of its own (database-pglite-worker.ts). It runs the same SQL as the shared server. One process at a time may open a folder: a lock file says who
 // holds it, and a second process is refused with a message naming the holder rather than corrupting it.
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { Worker } from "node:worker_threads";
 import { applyMigrations, type Database, DatabaseError, type Queryable, type QueryResult, scopedChannel } from "./database.ts";
 
 const LOCK_FILE = "estelam.lock";
@@ -40,54 +40,183 @@ function lockFolder(dataDir: string): () => void {
   throw new DatabaseError(`the embedded database in ${dataDir} could not be locked`);
 }
 
-function wrap(q: Pick<PGlite, "query">): Queryable {
-  return {
-    async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      const result = await q.query<R>(sql, [...params]);
-      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
-    },
-  };
+/** What the database's thread starts with. */
+export interface DatabaseThreadData {
+  /** PGlite's data folder. */
+  readonly pgdata: string;
+  readonly schema: string;
+}
+
+/** An error crossing from the database's thread: its message, and PostgreSQL's SQLSTATE code when it has one. */
+export interface ThreadError {
+  readonly message: string;
+  readonly code?: string;
+}
+
+/** Messages to the database's thread; `id` is answered by a `result` or an `error` with the same id. */
+export type ToDatabaseThread =
+  /** A statement, in transaction `tx` if given. */
+  | { readonly type: "query"; readonly id: number; readonly sql: string; readonly params: unknown[]; readonly tx?: number }
+  /** Opens a transaction: answered by `began`. */
+  | { readonly type: "begin"; readonly id: number }
+  /** Commits or rolls back transaction `tx`: answered by `ended`. */
+  | { readonly type: "end"; readonly tx: number; readonly commit: boolean }
+  /** Listens on `channel`; its notifications come as `notify` with this id as `listener`. */
+  | { readonly type: "listen"; readonly id: number; readonly channel: string }
+  | { readonly type: "unlisten"; readonly id: number; readonly listener: number }
+  | { readonly type: "close"; readonly id: number };
+
+/** Messages from the database's thread. */
+export type FromDatabaseThread =
+  | { readonly type: "ready" }
+  | { readonly type: "failed"; readonly error: ThreadError }
+  | { readonly type: "result"; readonly id: number; readonly rows: Record<string, unknown>[]; readonly rowCount: number }
+  | { readonly type: "error"; readonly id: number; readonly error: ThreadError }
+  | { readonly type: "began"; readonly id: number; readonly tx: number }
+  | { readonly type: "ended"; readonly tx: number; readonly error?: ThreadError }
+  | { readonly type: "notify"; readonly listener: number; readonly payload: string };
+
+const WORKER_URL = new URL("./database-pglite-worker.ts", import.meta.url);
+
+/** The error a statement failed with on the database's thread, as PostgreSQL's clients give it: message and code. */
+function threadError(error: ThreadError): Error {
+  return Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code });
 }
 
 export async function openPgliteDatabase(options: { readonly dataDir: string; readonly schema: string }): Promise<Database> {
   const { dataDir, schema } = options;
   mkdirSync(dataDir, { recursive: true });
   const unlock = lockFolder(dataDir);
-  let pg: PGlite;
-  try {
-    pg = await PGlite.create(join(dataDir, "pgdata"));
-    // One session serves every query here, so the search path set once holds for all of them.
-    await pg.exec(`create schema if not exists ${schema}; set search_path to ${schema}`);
-  } catch (error) {
-    unlock();
-    if (error instanceof DatabaseError) throw error;
-    throw new DatabaseError(`the embedded database in ${dataDir} cannot be opened: ${(error as Error).message}`, { cause: error });
-  }
-  const base = wrap(pg);
+  const data: DatabaseThreadData = { pgdata: join(dataDir, "pgdata"), schema };
+  // PGlite runs on a thread of its own: a transaction (an audit index batch, a registry change) then never
+  // holds the thread that answers inquiries, and its CPU is not taken from it.
+  const worker = new Worker(WORKER_URL, { workerData: data });
+  let calls = 0;
+  const waiting = new Map<number, { resolve(message: FromDatabaseThread): void; reject(error: Error): void }>();
+  const ending = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  const listeners = new Map<number, (payload: string) => void>();
+  let gone: Error | undefined;
   let closed = false;
 
+  const started = new Promise<void>((resolve, reject) => {
+    worker.on("message", (message: FromDatabaseThread) => {
+      switch (message.type) {
+        case "ready":
+          resolve();
+          return;
+        case "failed":
+          reject(new DatabaseError(`the embedded database in ${dataDir} cannot be opened: ${message.error.message}`));
+          return;
+        case "notify":
+          listeners.get(message.listener)?.(message.payload);
+          return;
+        case "ended": {
+          const end = ending.get(message.tx);
+          ending.delete(message.tx);
+          if (message.error === undefined) end?.resolve();
+          else end?.reject(threadError(message.error));
+          return;
+        }
+        default: {
+          const call = waiting.get(message.id);
+          waiting.delete(message.id);
+          if (message.type === "error") call?.reject(threadError(message.error));
+          else call?.resolve(message);
+        }
+      }
+    });
+    // A thread that dies takes every open call with it; the database is unreachable from then on.
+    const lost = (error: Error): void => {
+      gone ??= error;
+      reject(new DatabaseError(`the embedded database in ${dataDir} cannot be opened: ${error.message}`));
+      for (const call of [...waiting.values(), ...ending.values()]) call.reject(gone);
+      waiting.clear();
+      ending.clear();
+    };
+    worker.on("error", lost);
+    worker.on("exit", (code) => lost(new DatabaseError(`the embedded database's thread stopped (exit code ${code})`)));
+  });
+  try {
+    await started;
+  } catch (error) {
+    await worker.terminate();
+    unlock();
+    throw error;
+  }
+
+  function call(message: ToDatabaseThread & { readonly id: number }): Promise<FromDatabaseThread> {
+    if (gone !== undefined) return Promise.reject(gone);
+    return new Promise((resolve, reject) => {
+      waiting.set(message.id, { resolve, reject });
+      worker.postMessage(message);
+    });
+  }
+
+  function queryable(tx?: number): Queryable {
+    return {
+      async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+        const answer = await call({ type: "query", id: ++calls, sql, params: [...params], ...(tx === undefined ? {} : { tx }) });
+        if (answer.type !== "result") throw new DatabaseError(`the embedded database answered '${answer.type}' to a query`);
+        return { rows: answer.rows as R[], rowCount: answer.rowCount };
+      },
+    };
+  }
+
+  function end(tx: number, commit: boolean): Promise<void> {
+    if (gone !== undefined) return Promise.reject(gone);
+    return new Promise((resolve, reject) => {
+      ending.set(tx, { resolve, reject });
+      worker.postMessage({ type: "end", tx, commit } satisfies ToDatabaseThread);
+    });
+  }
+
+  const base = queryable();
   const db: Database = {
     kind: "pglite",
     location: dataDir,
     schema,
     query: (sql, params) => base.query(sql, params),
-    transaction: (body) => pg.transaction((tx) => body(wrap(tx))),
+    async transaction(body) {
+      const began = await call({ type: "begin", id: ++calls });
+      if (began.type !== "began") throw new DatabaseError(`the embedded database answered '${began.type}' to a transaction`);
+      let result: Awaited<ReturnType<typeof body>>;
+      try {
+        result = await body(queryable(began.tx));
+      } catch (error) {
+        await end(began.tx, false).catch(() => undefined);
+        throw error;
+      }
+      await end(began.tx, true);
+      return result;
+    },
     migrate: (room, migrations) => applyMigrations(db, room, migrations),
     async listen(channel, onNotify) {
-      const unlisten = await pg.listen(scopedChannel(schema, channel), onNotify);
+      const id = ++calls;
+      listeners.set(id, onNotify);
+      try {
+        await call({ type: "listen", id, channel: scopedChannel(schema, channel) });
+      } catch (error) {
+        listeners.delete(id);
+        throw error;
+      }
       return async () => {
-        if (!closed) await unlisten();
+        listeners.delete(id);
+        if (!closed && gone === undefined) await call({ type: "unlisten", id: ++calls, listener: id });
       };
     },
     async notify(channel, payload, tx) {
       await (tx ?? base).query("select pg_notify($1, $2)", [scopedChannel(schema, channel), payload]);
     },
-    reachable: () => !closed,
+    reachable: () => !closed && gone === undefined,
     async close() {
       if (closed) return;
       closed = true;
-      await pg.close();
-      unlock();
+      try {
+        if (gone === undefined) await call({ type: "close", id: ++calls });
+      } finally {
+        await worker.terminate();
+        unlock();
+      }
     },
   };
   return db;
