@@ -77,75 +77,140 @@ export type FromDatabaseThread =
   | { readonly type: "notify"; readonly listener: number; readonly payload: string };
 
 const WORKER_URL = new URL("./database-pglite-worker.ts", import.meta.url);
+/** Pause before a stopped database thread is started again, doubling while it keeps failing, up to the second. */
+const RESTART_FIRST_MS = 200;
+const RESTART_MAX_MS = 30_000;
 
 /** The error a statement failed with on the database's thread, as PostgreSQL's clients give it: message and code. */
 function threadError(error: ThreadError): Error {
   return Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code });
 }
 
-export async function openPgliteDatabase(options: { readonly dataDir: string; readonly schema: string }): Promise<Database> {
+export interface PgliteOptions {
+  readonly dataDir: string;
+  readonly schema: string;
+  /**
+   * The most JavaScript heap (MiB) the database's thread may use, for the rows of the statements under way;
+   * a statement whose result would not fit stops the thread, which is started again, rather than the
+   * gateway. Default 512.
+   */
+  readonly threadHeapMib?: number;
+}
+
+export async function openPgliteDatabase(options: PgliteOptions): Promise<Database> {
   const { dataDir, schema } = options;
+  const resourceLimits = { maxOldGenerationSizeMb: options.threadHeapMib ?? 512 };
   mkdirSync(dataDir, { recursive: true });
   const unlock = lockFolder(dataDir);
   const data: DatabaseThreadData = { pgdata: join(dataDir, "pgdata"), schema };
-  // PGlite runs on a thread of its own: a transaction (an audit index batch, a registry change) then never
-  // holds the thread that answers inquiries, and its CPU is not taken from it.
-  const worker = new Worker(WORKER_URL, { workerData: data });
   let calls = 0;
   const waiting = new Map<number, { resolve(message: FromDatabaseThread): void; reject(error: Error): void }>();
   const ending = new Map<number, { resolve(): void; reject(error: Error): void }>();
-  const listeners = new Map<number, (payload: string) => void>();
-  let gone: Error | undefined;
+  const listeners = new Map<number, { readonly channel: string; onNotify(payload: string): void; onReconnect?: () => void }>();
+  /** Why the database cannot be reached now (its thread stopped and is not back yet), or undefined. */
+  let down: Error | undefined;
   let closed = false;
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
 
-  const started = new Promise<void>((resolve, reject) => {
-    worker.on("message", (message: FromDatabaseThread) => {
-      switch (message.type) {
-        case "ready":
-          resolve();
-          return;
-        case "failed":
-          reject(new DatabaseError(`the embedded database in ${dataDir} cannot be opened: ${message.error.message}`));
-          return;
-        case "notify":
-          listeners.get(message.listener)?.(message.payload);
-          return;
-        case "ended": {
-          const end = ending.get(message.tx);
-          ending.delete(message.tx);
-          if (message.error === undefined) end?.resolve();
-          else end?.reject(threadError(message.error));
-          return;
-        }
-        default: {
-          const call = waiting.get(message.id);
-          waiting.delete(message.id);
-          if (message.type === "error") call?.reject(threadError(message.error));
-          else call?.resolve(message);
-        }
+  function answer(message: FromDatabaseThread): void {
+    switch (message.type) {
+      case "notify":
+        listeners.get(message.listener)?.onNotify(message.payload);
+        return;
+      case "ended": {
+        const end = ending.get(message.tx);
+        ending.delete(message.tx);
+        if (message.error === undefined) end?.resolve();
+        else end?.reject(threadError(message.error));
+        return;
       }
+      case "result":
+      case "error":
+      case "began": {
+        const call = waiting.get(message.id);
+        waiting.delete(message.id);
+        if (message.type === "error") call?.reject(threadError(message.error));
+        else call?.resolve(message);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Starts PGlite on a thread of its own: a transaction (an audit index batch, a registry change) then never
+   * holds the thread that answers inquiries, and its CPU is not taken from it. Resolves once it is open.
+   */
+  function startThread(): Promise<Worker> {
+    const thread = new Worker(WORKER_URL, { workerData: data, resourceLimits });
+    return new Promise<Worker>((resolve, reject) => {
+      let ready = false;
+      thread.on("message", (message: FromDatabaseThread) => {
+        if (message.type === "ready") {
+          ready = true;
+          resolve(thread);
+        } else if (message.type === "failed") {
+          reject(new DatabaseError(`the embedded database in ${dataDir} cannot be opened: ${message.error.message}`));
+          void thread.terminate();
+        } else answer(message);
+      });
+      // A thread that stops takes every open call with it; it is started again unless the database is closing.
+      const stopped = (error: Error): void => {
+        if (!ready) {
+          reject(new DatabaseError(`the embedded database in ${dataDir} cannot be opened: ${error.message}`));
+          return;
+        }
+        ready = false;
+        if (thread !== worker) return;
+        down ??= new DatabaseError(`the embedded database's thread stopped (${error.message}); it is being started again`);
+        for (const pending of [...waiting.values(), ...ending.values()]) pending.reject(down);
+        waiting.clear();
+        ending.clear();
+        if (!closed) restartLater();
+      };
+      thread.on("error", stopped);
+      thread.on("exit", (code) => stopped(new Error(`exit code ${code}`)));
     });
-    // A thread that dies takes every open call with it; the database is unreachable from then on.
-    const lost = (error: Error): void => {
-      gone ??= error;
-      reject(new DatabaseError(`the embedded database in ${dataDir} cannot be opened: ${error.message}`));
-      for (const call of [...waiting.values(), ...ending.values()]) call.reject(gone);
-      waiting.clear();
-      ending.clear();
-    };
-    worker.on("error", lost);
-    worker.on("exit", (code) => lost(new DatabaseError(`the embedded database's thread stopped (exit code ${code})`)));
-  });
+  }
+
+  /** Starts the thread again after a pause that grows while it keeps failing; listeners listen again. */
+  function restartLater(): void {
+    const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** Math.min(restarts, 10));
+    restarts += 1;
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      startThread().then(
+        async (thread) => {
+          if (closed) {
+            await thread.terminate();
+            return;
+          }
+          worker = thread;
+          down = undefined;
+          restarts = 0;
+          for (const [id, listener] of listeners) {
+            await call({ type: "listen", id, channel: listener.channel }).catch(() => undefined);
+            // Notifications sent while the thread was down are lost: the listener re-reads what it follows.
+            listener.onReconnect?.();
+          }
+        },
+        () => {
+          if (!closed) restartLater();
+        },
+      );
+    }, delay);
+  }
+
+  let worker: Worker;
   try {
-    await started;
+    worker = await startThread();
   } catch (error) {
-    await worker.terminate();
     unlock();
     throw error;
   }
 
   function call(message: ToDatabaseThread & { readonly id: number }): Promise<FromDatabaseThread> {
-    if (gone !== undefined) return Promise.reject(gone);
+    if (down !== undefined) return Promise.reject(down);
     return new Promise((resolve, reject) => {
       waiting.set(message.id, { resolve, reject });
       worker.postMessage(message);
@@ -163,7 +228,7 @@ export async function openPgliteDatabase(options: { readonly dataDir: string; re
   }
 
   function end(tx: number, commit: boolean): Promise<void> {
-    if (gone !== undefined) return Promise.reject(gone);
+    if (down !== undefined) return Promise.reject(down);
     return new Promise((resolve, reject) => {
       ending.set(tx, { resolve, reject });
       worker.postMessage({ type: "end", tx, commit } satisfies ToDatabaseThread);
@@ -190,29 +255,31 @@ export async function openPgliteDatabase(options: { readonly dataDir: string; re
       return result;
     },
     migrate: (room, migrations) => applyMigrations(db, room, migrations),
-    async listen(channel, onNotify) {
+    async listen(channel, onNotify, onReconnect) {
       const id = ++calls;
-      listeners.set(id, onNotify);
+      const scoped = scopedChannel(schema, channel);
+      listeners.set(id, { channel: scoped, onNotify, ...(onReconnect === undefined ? {} : { onReconnect }) });
       try {
-        await call({ type: "listen", id, channel: scopedChannel(schema, channel) });
+        await call({ type: "listen", id, channel: scoped });
       } catch (error) {
         listeners.delete(id);
         throw error;
       }
       return async () => {
         listeners.delete(id);
-        if (!closed && gone === undefined) await call({ type: "unlisten", id: ++calls, listener: id });
+        if (!closed && down === undefined) await call({ type: "unlisten", id: ++calls, listener: id });
       };
     },
     async notify(channel, payload, tx) {
       await (tx ?? base).query("select pg_notify($1, $2)", [scopedChannel(schema, channel), payload]);
     },
-    reachable: () => !closed && gone === undefined,
+    reachable: () => !closed && down === undefined,
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(restartTimer);
       try {
-        if (gone === undefined) await call({ type: "close", id: ++calls });
+        if (down === undefined) await call({ type: "close", id: ++calls });
       } finally {
         await worker.terminate();
         unlock();

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Database, DatabaseError, type Migration } from "../../registry/database.ts";
 import { openDatabase } from "../../registry/database-open.ts";
+import { openPgliteDatabase } from "../../registry/database-pglite.ts";
 import { freePort } from "../helpers/gateway-process.ts";
 import { adminQuery, dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres.ts";
 
@@ -216,6 +217,35 @@ describe("pglite", () => {
       expect(longestGap).toBeLessThan(Math.min(100, worked / 2));
     } finally {
       clearInterval(watch);
+      await db.close();
+    }
+  });
+
+  it("a statement whose rows overflow the database thread's heap stops that thread only: it starts again with the data kept", async () => {
+    // A small heap, so that a few hundred megabytes of rows overflow it quickly.
+    const db = await openPgliteDatabase({ dataDir: await mkdtemp(join(tmpdir(), "estelam-db-")), schema: "estelam", threadHeapMib: 64 });
+    try {
+      await db.query("create table kept (x integer)");
+      await db.query("insert into kept values (42)");
+      const heard: string[] = [];
+      let reconnects = 0;
+      await db.listen(
+        "news",
+        (payload) => heard.push(payload),
+        () => {
+          reconnects += 1;
+        },
+      );
+      const huge = db.query("select n, repeat('x', 1000) as s from generate_series(1, 300000) as n");
+      await expect(huge).rejects.toThrow(/the embedded database's thread stopped \(.*memory.*\); it is being started again/);
+      // Until it is back, calls fail at once with the same reason, and the database says it is unreachable.
+      expect(db.reachable()).toBe(false);
+      await expect(db.query("select 1")).rejects.toThrow("it is being started again");
+      await waitFor("the database thread to start again", () => (db.reachable() && reconnects === 1 ? true : undefined));
+      expect((await db.query<{ x: number }>("select x from kept")).rows).toEqual([{ x: 42 }]);
+      await db.notify("news", "after the restart");
+      await waitFor("the notification", () => (heard.includes("after the restart") ? true : undefined));
+    } finally {
       await db.close();
     }
   });
