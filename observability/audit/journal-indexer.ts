@@ -25,12 +25,10 @@ export interface JournalIndexer {
 }
 
 /**
- * Bytes of records per transaction (about 200 records). With the embedded database each transaction runs on
- * the gateway's answering thread without a pause (PGlite executes a statement in one piece), so its size is
- * how long every answer in flight waits behind it: 512 KiB (about 520 records) held the event loop for about
- * 20 ms, 128 KiB holds it for about 8 ms (no longer than a young-generation collection), at about the same
- * cost per record. Between two transactions the journal is read again (asynchronous I/O), so answers go out
- * in between.
+ * Bytes of records per transaction (about 200 records). The database runs one transaction at a time (the
+ * embedded one on its own thread), so this bounds how long the registry's, quotas' and scoreboard's statements
+ * wait behind the index: 512 KiB (about 520 records) took about 20 ms in PGlite, 128 KiB about 8 ms, at about
+ * the same cost per record. Between two transactions the journal is read again, and other statements run.
  */
 const INDEX_BATCH_BYTES = 128 * 1024;
 /**

@@ -1,6 +1,6 @@
-// The gateway's audit index with its embedded database (PGlite runs each statement on the answering thread in
-// one piece): a backlog of records is indexed in transactions of bounded size, and the event loop gets a
-// turn between them, so answers are not held up behind the whole backlog; every record is indexed once.
+// The gateway's audit index with its embedded database (PGlite runs one transaction at a time): a backlog of
+// records is indexed in transactions of bounded size, so other statements are not held up behind the whole
+// backlog, and the event loop turns between them; every record is indexed once.
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
