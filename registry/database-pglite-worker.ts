@@ -50,7 +50,9 @@ function begin(id: number): void {
   const ended = new Promise<boolean>((resolve) => {
     end = resolve;
   });
+  let began = false;
   pg.transaction(async (tx) => {
+    began = true;
     open.set(txId, { tx, end });
     send({ type: "began", id, tx: txId });
     const commit = await ended;
@@ -58,7 +60,11 @@ function begin(id: number): void {
     if (!commit) throw ROLLBACK;
   }).then(
     () => send({ type: "ended", tx: txId }),
-    (error: unknown) => send(error === ROLLBACK ? { type: "ended", tx: txId } : { type: "ended", tx: txId, error: describe(error) }),
+    (error: unknown) => {
+      // A transaction that could not even begin answers the call that asked for it.
+      if (!began) send(failure(id, error));
+      else send(error === ROLLBACK ? { type: "ended", tx: txId } : { type: "ended", tx: txId, error: describe(error) });
+    },
   );
 }
 

@@ -212,8 +212,14 @@ export async function openPgliteDatabase(options: PgliteOptions): Promise<Databa
   function call(message: ToDatabaseThread & { readonly id: number }): Promise<FromDatabaseThread> {
     if (down !== undefined) return Promise.reject(down);
     return new Promise((resolve, reject) => {
+      try {
+        worker.postMessage(message);
+      } catch (error) {
+        // A parameter that cannot cross to the database's thread (a function, say) fails this call only.
+        reject(new DatabaseError(`the statement's parameters cannot be passed to the embedded database: ${(error as Error).message}`));
+        return;
+      }
       waiting.set(message.id, { resolve, reject });
-      worker.postMessage(message);
     });
   }
 

@@ -249,4 +249,16 @@ describe("pglite", () => {
       await db.close();
     }
   });
+
+  it("refuses a parameter that cannot reach the database's thread, and goes on answering", async () => {
+    const db = await openDatabase({ dataDir: await mkdtemp(join(tmpdir(), "estelam-db-")) });
+    try {
+      await expect(db.query("select $1::text as t", [() => "a function"])).rejects.toThrow(
+        "the statement's parameters cannot be passed to the embedded database",
+      );
+      expect((await db.query<{ t: string }>("select $1::text as t", ["text"])).rows).toEqual([{ t: "text" }]);
+    } finally {
+      await db.close();
+    }
+  });
 });
