@@ -1,6 +1,7 @@
 // The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a local folder, inside this process,
-// on a thread of its own (database-pglite-worker.ts). It runs the same SQL as the shared server. One process at a time may open a folder: a lock file says who
-// holds it, and a second process is refused with a message naming the holder rather than corrupting it.
+// on a thread of its own (database-pglite-worker.ts). It runs the same SQL as the shared server. One process
+// at a time may open a folder: a lock file says who holds it, and a second process is refused with a message
+// naming the holder rather than corrupting it.
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";

@@ -250,6 +250,46 @@ describe("pglite", () => {
     }
   });
 
+  it("a transaction cut off by the database thread stopping is rolled back: none of its writes are there after the restart", async () => {
+    const db = await openPgliteDatabase({ dataDir: await mkdtemp(join(tmpdir(), "estelam-db-")), schema: "estelam", threadHeapMib: 64 });
+    try {
+      await db.query("create table ledger (x integer)");
+      await db.query("insert into ledger values (1)");
+      const cutOff = db.transaction(async (tx) => {
+        await tx.query("insert into ledger values (2), (3)");
+        await tx.query("select n, repeat('x', 1000) as s from generate_series(1, 300000) as n");
+      });
+      await expect(cutOff).rejects.toThrow("it is being started again");
+      await waitFor("the database thread to start again", () => (db.reachable() ? true : undefined));
+      expect((await db.query<{ x: number }>("select x from ledger order by x")).rows).toEqual([{ x: 1 }]);
+      // And a transaction after the restart commits as usual.
+      await db.transaction((tx) => tx.query("insert into ledger values (4)"));
+      expect((await db.query<{ n: number }>("select count(*)::int as n from ledger")).rows).toEqual([{ n: 2 }]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("closes at once while its thread is down, and leaves the folder for the next opening with the data kept", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "estelam-db-"));
+    const db = await openPgliteDatabase({ dataDir, schema: "estelam", threadHeapMib: 64 });
+    await db.query("create table kept (x integer)");
+    await db.query("insert into kept values (7)");
+    await expect(db.query("select n, repeat('x', 1000) as s from generate_series(1, 300000) as n")).rejects.toThrow(
+      "it is being started again",
+    );
+    expect(db.reachable()).toBe(false);
+    await db.close();
+    expect(db.reachable()).toBe(false);
+    // No thread is started again after the close: the folder's lock is free for the next opening.
+    const again = await openPgliteDatabase({ dataDir, schema: "estelam" });
+    try {
+      expect((await again.query<{ x: number }>("select x from kept")).rows).toEqual([{ x: 7 }]);
+    } finally {
+      await again.close();
+    }
+  });
+
   it("refuses a parameter that cannot reach the database's thread, and goes on answering", async () => {
     const db = await openDatabase({ dataDir: await mkdtemp(join(tmpdir(), "estelam-db-")) });
     try {
