@@ -62,8 +62,10 @@ export function createReadiness(checks: readonly ReadinessCheck[], pollMs = READ
   return {
     evaluate,
     onChange(listener) {
+      // Evaluated before the listener joins, so it hears the current answer once, not also as a change.
+      const { ready } = evaluate();
       listeners.push(listener);
-      listener(evaluate().ready);
+      listener(ready);
     },
     close: () => clearInterval(timer),
   };
