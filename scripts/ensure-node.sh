@@ -5,7 +5,7 @@
 # into .tools/node (project-local, nothing system-wide). Source this file: `. scripts/ensure-node.sh`.
 estelam_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 estelam_local_node="$estelam_root/.tools/node"
-estelam_node_spec="${ESTELAM_NODE_VERSION:-24}"
+estelam_node_spec="24"
 
 estelam_node_ok() {
   command -v node >/dev/null 2>&1 || return 1

@@ -67,17 +67,14 @@ function kinds(name: string | undefined): number {
     return EXIT_OK;
   }
   let factory = known.get(name);
-  if (factory === undefined && (name.startsWith(".") || name.startsWith("/") || name.includes("-"))) {
+  if (factory === undefined) {
+    // Not a built-in kind: a connector module, by path or by npm package name (with or without a hyphen).
     const loaded = loadConnectorModule(name);
     if (!loaded.ok) {
-      io.err(`${loaded.message}\n`);
+      io.err(`unknown connector kind '${name}' (known: ${known.names().join(", ")}; or name a connector module): ${loaded.message}\n`);
       return EXIT_FAILURE;
     }
     factory = loaded.factory;
-  }
-  if (factory === undefined) {
-    io.err(`unknown connector kind '${name}' (known: ${known.names().join(", ")}; or name a connector module)\n`);
-    return EXIT_FAILURE;
   }
   io.out(`kind: ${factory.kind}\n`);
   io.out(

@@ -17,10 +17,10 @@ function cleanEnv(env: Readonly<Record<string, string>>): Record<string, string 
   return { ...childEnv, ...env };
 }
 
-/** Runs `estelam <args>` to completion. */
-export function estelam(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<CliRun> {
+/** Runs `estelam <args>` to completion (in `cwd`, default this process's working directory). */
+export function estelam(args: readonly string[], env: Readonly<Record<string, string>> = {}, cwd?: string): Promise<CliRun> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: cleanEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env: cleanEnv(env), timeout: 60_000, cwd }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
       done({ code, stdout, stderr });
     });

@@ -71,7 +71,21 @@ export default function (sdk) {
     expect(soap.stdout).toMatch(/^kind: soap\nendpointOptions:\n/);
     expect(soap.stdout).toContain("usernameToken:");
     expect((await estelam(["connector", "kinds", EXAMPLE])).stdout).toMatch(/^kind: line\n/);
-    expect(await estelam(["connector", "kinds", "telex"])).toMatchObject({ code: 1 });
+    expect(await estelam(["connector", "kinds", "telex"])).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        "unknown connector kind 'telex' (known: http-json, soap, grpc; or name a connector module): cannot load connector module 'telex': not found\n",
+    });
+  });
+
+  it("estelam connector kinds finds an npm package by its name, with or without a hyphen in it", async () => {
+    const project = join(dir, "kinds-project");
+    await mkdir(join(project, "node_modules"), { recursive: true });
+    await symlink(join(ROOT, EXAMPLE), join(project, "node_modules", "inspectionline"));
+    const run = await estelam(["connector", "kinds", "inspectionline"], {}, project);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toMatch(/^kind: line\nendpointOptions:\n/);
   });
 
   it("says why a module cannot be tested", async () => {
