@@ -346,7 +346,7 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
     for (const listener of swapListeners) listener(snapshot, record);
   };
 
-  // One refresh or swap at a time; a request while one runs makes it run once more afterwards.
+  // One refresh or swap at a time.
   let chain: Promise<void> = Promise.resolve();
   const serialized = <T>(work: () => Promise<T>): Promise<T> => {
     const result = chain.then(work, work);
@@ -356,7 +356,8 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
     );
     return result;
   };
-  let pending: Promise<void> | undefined;
+  let running: Promise<void> | undefined;
+  let again: Promise<void> | undefined;
 
   const catchUp = async (): Promise<void> => {
     let newest: number;
@@ -392,11 +393,20 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
     }
   };
 
+  // A request while a refresh runs makes it run once more afterwards (however many came meanwhile): the one
+  // running may have read the newest revision number just before the revision that was notified committed.
   const refresh = (): Promise<void> => {
-    pending ??= serialized(catchUp).finally(() => {
-      pending = undefined;
+    if (running === undefined) {
+      running = serialized(catchUp).finally(() => {
+        running = undefined;
+      });
+      return running;
+    }
+    again ??= running.then(() => {
+      again = undefined;
+      return refresh();
     });
-    return pending;
+    return again;
   };
 
   const stopFollowing = await store.follow(
