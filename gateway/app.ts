@@ -239,8 +239,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   closeOnFailure.push(() => audit.close());
   // The shipper starts in the background: Kafka being away delays delivery, never start-up or answers.
   const shipper = journal === undefined ? undefined : createShipper(config, journal, metrics, logger);
-  await shipper?.start();
-  if (shipper !== undefined) closeOnFailure.push(() => shipper.close(0));
+  if (shipper !== undefined) {
+    closeOnFailure.push(() => shipper.close(0));
+    try {
+      await shipper.start();
+    } catch (error) {
+      return failed(
+        new Error(`the audit shipper cannot start from ${config.audit.journalDir}: ${(error as Error).message}`, { cause: error }),
+      );
+    }
+  }
   const auditEvents = createAuditEventFactory({ key: auditKey, instance: config.instance });
   const auditWhere = { instance: config.instance, keyId: auditKey.id };
   let auditIndex: AuditIndex | undefined;
@@ -277,9 +285,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         },
       },
     });
-    await indexer.start();
     const running = indexer;
     closeOnFailure.push(() => running.close());
+    try {
+      await running.start();
+    } catch (error) {
+      return failed(new Error(`the audit index cannot start following the journal: ${(error as Error).message}`, { cause: error }));
+    }
     metrics.watchAuditIndex(() => running.lag());
   }
   metrics.watchAuditPending(audit.kind, () => audit.pending());

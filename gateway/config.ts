@@ -112,7 +112,8 @@ export const SETTINGS = [
   {
     name: "ESTELAM_AUDIT_SEGMENT_BYTES",
     default: "67108864",
-    description: "Size at which the audit journal starts a new segment file; shipped segments are deleted whole.",
+    description:
+      "Size at which the audit journal starts a new segment file; shipped segments are deleted whole. At most ESTELAM_AUDIT_JOURNAL_MAX_BYTES.",
   },
   {
     name: "ESTELAM_AUDIT_INDEX",
@@ -178,7 +179,7 @@ export const SETTINGS = [
     name: "ESTELAM_GRPC_ADMISSION_MS",
     default: "2000",
     description:
-      "Time a gRPC stream has, from its headers, to deliver its request message whole; a stream that has not is reset. Calls to InquiryService and RegistryService must also carry a known credential in their headers, or are refused at once.",
+      "Time a gRPC stream has, from its headers, to deliver its request message whole; a stream that has not is reset. Calls to InquiryService, RegistryService, AuditService and OperatorService must also carry a known credential in their headers, or are refused at once.",
   },
   {
     name: "ESTELAM_GRPC_SEND_TIMEOUT_MS",
@@ -545,6 +546,10 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
   if (config.audit.commitDelayMs > 0 && config.audit.commitDelayMs >= config.audit.ackTimeoutMs)
     problems.push(
       `ESTELAM_AUDIT_COMMIT_DELAY_MS=${config.audit.commitDelayMs} must be below ESTELAM_AUDIT_ACK_TIMEOUT_MS=${config.audit.ackTimeoutMs}: every answer would wait out its sync`,
+    );
+  if (config.audit.segmentBytes > config.audit.journalMaxBytes)
+    problems.push(
+      `ESTELAM_AUDIT_SEGMENT_BYTES=${config.audit.segmentBytes} must be at most ESTELAM_AUDIT_JOURNAL_MAX_BYTES=${config.audit.journalMaxBytes}: the journal would reach its bound inside one segment, which is never shipped away or archived while it is written, and refuse inquiries until a restart`,
     );
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -16,7 +16,7 @@ import {
   TimingsSchema,
 } from "../gen/estelam/inquiry/v1/inquiry_pb.js";
 import type { AuditEventFactory, InquiryRecord } from "../observability/audit/event.ts";
-import type { AuditSink } from "../observability/audit/sink.ts";
+import { type AuditSink, lateAuditWrite } from "../observability/audit/sink.ts";
 import { flatLineLogger, type Logger } from "../observability/logger.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 import type { Scoreboard } from "../observability/scoreboard/scoreboard.ts";
@@ -103,11 +103,67 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
   let retryTimer: NodeJS.Timeout | undefined;
   let writingLate: Promise<void> | undefined;
 
+  /** The record amending `original` with what its caller got instead: `got`, now. */
+  function amendWith(original: AuditEvent, got: EstelamError): AuditEvent {
+    return auditEvents.amend(original, {
+      inquiryId: newInquiryId(),
+      atMs: Date.now(),
+      faultReason: got.reason,
+      faultOrigin: got.origin,
+      grpcStatus: got.code,
+    });
+  }
+
   function amendLater(amending: AuditEvent): boolean {
     if (lateAmendments.length >= MAX_LATE_AMENDMENTS) return false;
     lateAmendments.push(amending);
     retryTimer ??= setInterval(() => void writeLateAmendments(), LATE_AMENDMENT_RETRY_MS).unref();
     return true;
+  }
+
+  /**
+   * An amending record refused for its sync's time-out is still queued and may yet be written: it is written
+   * again later only if it was dropped, so that no amendment is in the trail twice.
+   */
+  function amendLaterIfDropped(amending: AuditEvent, thrown: unknown): boolean {
+    const late = lateAuditWrite(thrown);
+    if (late === undefined) return amendLater(amending);
+    void late.written.then((written) => {
+      if (written) return;
+      if (!amendLater(amending))
+        logger.error(
+          { inquiry_id: amending.amends, amending_id: amending.inquiryId, tracking_code: amending.trackingCode, audit: "not_amended" },
+          "the record amending this inquiry was dropped by the audit journal and too many amending records are waiting: its record says answered",
+        );
+    });
+    return true;
+  }
+
+  /**
+   * The inquiry's record was refused for its sync's time-out and its answer withheld, but the record may still
+   * be written, saying what the gateway was about to send. Once it is, a second record amends it with what the
+   * caller got.
+   */
+  function amendWhenWritten(event: AuditEvent, thrown: unknown, got: EstelamError): void {
+    const late = lateAuditWrite(thrown);
+    if (late === undefined) return;
+    void late.written.then(async (written) => {
+      if (!written) return;
+      const amending = amendWith(event, got);
+      try {
+        await audit.append(amending);
+        metrics.auditEvents.inc({ sink: audit.kind, result: "amended_late" });
+      } catch (error) {
+        const later = amendLaterIfDropped(amending, error);
+        if (!later) metrics.auditEvents.inc({ sink: audit.kind, result: "not_amended" });
+        logger.error(
+          { inquiry_id: event.inquiryId, amending_id: amending.inquiryId, tracking_code: event.trackingCode, audit: "not_amended" },
+          later
+            ? "the inquiry's record was written after its answer was withheld, and the record amending it could not be written yet: it is written when the audit journal takes records again"
+            : "the inquiry's record was written after its answer was withheld, and the record amending it could not be written: the record says answered",
+        );
+      }
+    });
   }
 
   /** Writes the waiting amending records, oldest first, while the journal takes them; one run at a time. */
@@ -117,7 +173,12 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
       for (let amending = lateAmendments[0]; amending !== undefined; amending = lateAmendments[0]) {
         try {
           await audit.append(amending);
-        } catch {
+        } catch (thrown) {
+          // Refused for its time-out, it is still queued: it leaves this list now, and comes back if dropped.
+          const late = lateAuditWrite(thrown);
+          if (late === undefined) return;
+          lateAmendments.shift();
+          amendLaterIfDropped(amending, thrown);
           return;
         }
         lateAmendments.shift();
@@ -205,11 +266,29 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     const done = record(ctx, answer, error, answeredAt);
     let auditFailure: EstelamError | undefined;
     let event: AuditEvent | undefined;
+    let recordQueued = false;
     try {
       // With the trail off (measuring what it costs), no event is built: its digests are part of that cost.
       if (audit.kind !== "off") {
         event = auditEvents.build(done);
-        await audit.append(event);
+        const written = audit.append(event);
+        // Refused because the trail takes no records now (its disk stalls): no agency was asked and nothing
+        // is released, so the caller is not kept waiting on the journal. The record is still written if it
+        // can be; if not, the refusal is logged and counted like any record the journal refused.
+        if (error?.reason === "AUDIT_UNAVAILABLE" && !audit.ready()) {
+          recordQueued = true;
+          written.catch((thrown: unknown) => {
+            logger.error(
+              {
+                inquiry_id: ctx.inquiryId,
+                tracking_code: ctx.trackingCode,
+                audit: "failed",
+                audit_reason: EstelamError.from(thrown).message,
+              },
+              "the record of an inquiry refused while the audit journal took no records could not be written",
+            );
+          });
+        } else await written;
       }
     } catch (thrown) {
       auditFailure = EstelamError.from(thrown);
@@ -220,18 +299,12 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
     let amendsLater = false;
     if (event !== undefined && auditFailure === undefined && error === undefined && call.signal.aborted) {
       error = EstelamError.from(call.signal.reason);
-      const amending = auditEvents.amend(event, {
-        inquiryId: newInquiryId(),
-        atMs: Date.now(),
-        faultReason: error.reason,
-        faultOrigin: error.origin,
-        grpcStatus: error.code,
-      });
+      const amending = amendWith(event, error);
       try {
         await audit.append(amending);
       } catch (thrown) {
         amendFailure = EstelamError.from(thrown);
-        amendsLater = amendLater(amending);
+        amendsLater = amendLaterIfDropped(amending, thrown);
       }
     }
     // Evidence first: an answer whose record is not durable is withheld — unless the inquiry type's registry
@@ -242,6 +315,9 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
         "AUDIT_UNAVAILABLE",
         `the answer is withheld because the audit trail could not record it: ${auditFailure.message}`,
       );
+      // A record that outlasted its time-out may still be written, saying answered: it is amended with what the
+      // caller got (the withheld answer, or its own going away meanwhile).
+      if (event !== undefined) amendWhenWritten(event, auditFailure, call.signal.aborted ? EstelamError.from(call.signal.reason) : error);
     }
 
     const seconds = (performance.now() - ctx.startedAt) / 1000;
@@ -270,7 +346,7 @@ export function createInquiryService(options: InquiryServiceOptions): InquirySer
       grpc_code: error?.code ?? 0,
       total_ms: Math.round(seconds * 1e6) / 1e3,
       upstream_ms: ctx.upstreamSeconds === undefined ? undefined : Math.round(ctx.upstreamSeconds * 1e6) / 1e3,
-      audit: auditFailure === undefined ? "recorded" : unaudited ? "answered_without_record" : "failed",
+      audit: auditFailure === undefined ? (recordQueued ? "queued" : "recorded") : unaudited ? "answered_without_record" : "failed",
     };
     if (error?.reason === "INTERNAL")
       logger.error(

@@ -29,12 +29,17 @@ export async function startPosition(dir: string, saved: JournalPosition | undefi
   return { segment: first?.name ?? "", offset: 0, sequence: first === undefined ? 0n : first.first - 1n };
 }
 
-/** `sequenceOf` reads a record's sequence from its payload (the caller decodes it anyway). */
+/**
+ * `sequenceOf` reads a record's sequence from its payload (the caller decodes it anyway). `onGap` is told of
+ * records the cursor passes over because their segment was deleted before it read them (sequences `from` to
+ * `to`).
+ */
 export function createJournalCursor(
   dir: string,
   committed: () => JournalPosition,
   start: JournalPosition,
   sequenceOf: (payload: Buffer) => bigint,
+  onGap?: (from: bigint, to: bigint) => void,
 ): JournalCursor {
   let position = start;
 
@@ -73,6 +78,7 @@ export function createJournalCursor(
           // Deleted meanwhile (shipped and released): go on with the oldest segment there is.
           const next = (await listSegments(dir)).find((s) => s.name > position.segment);
           if (next === undefined) return undefined;
+          if (next.first - 1n > position.sequence) onGap?.(position.sequence + 1n, next.first - 1n);
           position = { segment: next.name, offset: 0, sequence: next.first - 1n };
           continue;
         }

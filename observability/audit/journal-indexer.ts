@@ -1,8 +1,8 @@
 // Follows the local journal into the audit index (audit-index.ts), in the background: each batch of durable
 // records is indexed in one transaction together with the position reached, so a restart resumes exactly
 // there and nothing is indexed twice. The indexer never holds journal segments: if the database is away
-// long enough for shipped segments to be deleted meanwhile, the records it missed are indexed from the Kafka
-// topic (`estelam audit index --brokers`), and a warning says so. It never holds up an answer either.
+// long enough for shipped segments to be deleted meanwhile (at start or while it runs), the records it missed
+// are indexed from the Kafka topic (`estelam audit index --brokers`), and a warning says so. It never holds up an answer either.
 import { fromBinary } from "@bufbuild/protobuf";
 import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import type { AuditIndex } from "./audit-index.ts";
@@ -104,6 +104,7 @@ export function createJournalIndexer(options: {
         () => journal.committed(),
         start,
         (payload) => fromBinary(AuditEventSchema, payload).sequence,
+        (from, to) => events?.onSkipped?.(from, to),
       );
       waits = createCommitWait(journal);
       loop = run(waits);

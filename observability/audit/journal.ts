@@ -23,7 +23,7 @@ import { EstelamError } from "../../core/errors.ts";
 import { type AuditEvent, AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import type { AuditKey } from "./event.ts";
 import { listSegments, parseRecords, sealRecord, segmentName } from "./journal-format.ts";
-import type { AuditSink, AuditSinkEvents } from "./sink.ts";
+import { type AuditSink, type AuditSinkEvents, LateAuditWrite } from "./sink.ts";
 
 export interface AuditJournalOptions {
   /** Folder of the segment files (and the shipper's checkpoint); created at start. */
@@ -79,6 +79,8 @@ interface Pending {
   readonly appendedAt: number;
   resolve: (() => void) | undefined;
   reject: ((error: Error) => void) | undefined;
+  /** Set once the append was refused for its time-out: told, in the end, whether the record was written. */
+  written?: (written: boolean) => void;
 }
 
 interface Segment {
@@ -99,6 +101,9 @@ function settle(entry: Pending, error?: Error): void {
   entry.reject = undefined;
   if (error === undefined) resolve?.();
   else reject?.(error);
+  // An append refused earlier for its time-out learns whether its record was written after all.
+  entry.written?.(error === undefined);
+  entry.written = undefined;
 }
 
 /** `bytes` without the zeros at its end. */
@@ -156,6 +161,7 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
   let writeStartedAt = 0;
   let failure: Error | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
+  let boundTimer: NodeJS.Timeout | undefined;
   let closed = false;
   // The chain's head as written (committed) and as sealed (including what is queued).
   let committedSequence = 0n;
@@ -213,8 +219,16 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
   async function openSegment(first: bigint): Promise<void> {
     const name = segmentName(first);
     if (handle !== undefined) await trimActive();
-    const fresh = await open(join(dir, name), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC);
-    await syncDir(dir);
+    const path = join(dir, name);
+    const fresh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC);
+    try {
+      await syncDir(dir);
+    } catch (error) {
+      // Not started after all: no handle left open, no empty segment left behind.
+      await fresh.close().catch(() => {});
+      await unlink(path).catch(() => {});
+      throw error;
+    }
     const old = handle;
     handle = fresh;
     segments.push({ name, size: 0 });
@@ -237,8 +251,22 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
     watchdog = setTimeout(expire, Math.max(0, oldest.appendedAt + ackTimeoutMs - performance.now()));
   }
 
-  function syncTimedOut(): EstelamError {
-    return refuse("timeout", `the audit journal did not sync the record within ${ackTimeoutMs} ms`);
+  /** The refusal of an append whose sync outlasted the time-out; its record stays queued and may still be written. */
+  function syncTimedOut(entry: Pending): EstelamError {
+    events?.onRefused?.("timeout");
+    const message = `the audit journal did not sync the record within ${ackTimeoutMs} ms`;
+    const written = new Promise<boolean>((resolve) => {
+      entry.written = resolve;
+    });
+    return new EstelamError("AUDIT_UNAVAILABLE", message, { cause: new LateAuditWrite(message, written) });
+  }
+
+  /** Tells `entry` it was not durable in time: it is refused now, and told later whether it was written. */
+  function expireEntry(entry: Pending): void {
+    const { reject } = entry;
+    entry.resolve = undefined;
+    entry.reject = undefined;
+    reject?.(syncTimedOut(entry));
   }
 
   /** Tells the appends that have waited `ackTimeoutMs` that their record was not durable in time. */
@@ -246,8 +274,8 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
     watchdog = undefined;
     const due = performance.now() - ackTimeoutMs;
     // The records stay queued and are still written; their callers are told they were not durable in time.
-    for (const entry of batch) if (entry.resolve !== undefined && entry.appendedAt <= due) settle(entry, syncTimedOut());
-    for (const entry of queue) if (entry.resolve !== undefined && entry.appendedAt <= due) settle(entry, syncTimedOut());
+    for (const entry of batch) if (entry.resolve !== undefined && entry.appendedAt <= due) expireEntry(entry);
+    for (const entry of queue) if (entry.resolve !== undefined && entry.appendedAt <= due) expireEntry(entry);
     watch();
   }
 
@@ -333,6 +361,36 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
     }
   }
 
+  /**
+   * At or above the bound, the segments an operator has moved out of the folder (archived) stop counting: the
+   * folder is looked at every `probeIntervalMs` until the journal is back under its bound.
+   */
+  function watchBound(): void {
+    if (boundTimer !== undefined || closed) return;
+    boundTimer = setInterval(() => void rescan(), probeIntervalMs);
+    boundTimer.unref();
+  }
+
+  async function rescan(): Promise<void> {
+    let present: Set<string>;
+    try {
+      present = new Set((await listSegments(dir)).map((s) => s.name));
+    } catch {
+      return;
+    }
+    // Never the segment being written: it is open, and its size is the journal's own count.
+    for (let i = segments.length - 2; i >= 0; i--) {
+      const segment = segments[i] as Segment;
+      if (present.has(segment.name)) continue;
+      segments.splice(i, 1);
+      total -= segment.size;
+    }
+    if (total < maxBytes || closed) {
+      clearInterval(boundTimer);
+      boundTimer = undefined;
+    }
+  }
+
   function stalled(): boolean {
     return writeStartedAt > 0 && performance.now() - writeStartedAt > ackTimeoutMs;
   }
@@ -341,7 +399,10 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
     if (closed) return "the audit journal is closed";
     if (handle === undefined) return "the audit journal is not started";
     if (failure !== undefined) return `the audit journal cannot be written: ${failure.message}`;
-    if (total >= maxBytes) return `the audit journal holds ${total} bytes, at or above its bound of ${maxBytes}`;
+    if (total >= maxBytes) {
+      watchBound();
+      return `the audit journal holds ${total} bytes, at or above its bound of ${maxBytes}`;
+    }
     if (stalled()) return `a write to the audit journal has not finished within ${ackTimeoutMs} ms`;
     return undefined;
   }
@@ -396,8 +457,10 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
         return Promise.reject(refuse("failed", `the audit journal in ${dir} cannot be written: ${failure.message}`));
       const sequence = nextSequence;
       const record = sealRecord(event, sequence, headDigest, key.secret);
-      if (total + queuedBytes + record.length > hardLimit)
+      if (total + queuedBytes + record.length > hardLimit) {
+        watchBound();
         return Promise.reject(refuse("full", `the audit journal in ${dir} is full (${total} bytes, bound ${maxBytes})`));
+      }
       nextSequence += 1n;
       headDigest = event.chainDigest;
       queuedBytes += record.length;
@@ -435,8 +498,12 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
         await unlink(join(dir, old.name)).catch((error: NodeJS.ErrnoException) => {
           if (error.code !== "ENOENT") throw error;
         });
-        segments.shift();
-        total -= old.size;
+        // Found gone by a look at the folder meanwhile (an archived segment) if it is no longer listed.
+        const at = segments.indexOf(old);
+        if (at >= 0) {
+          segments.splice(at, 1);
+          total -= old.size;
+        }
       }
     },
 
@@ -448,9 +515,14 @@ export function createAuditJournal(options: AuditJournalOptions, events?: AuditS
         await new Promise((r) => setTimeout(r, 5));
       closed = true;
       clearInterval(probeTimer);
+      clearInterval(boundTimer);
       clearTimeout(watchdog);
-      // A write still under way has outlasted the time-out: its callers are told so, as the watchdog would.
-      for (const entry of batch) settle(entry, syncTimedOut());
+      // A write still under way has outlasted the time-out: its callers are told so, as the watchdog would, and
+      // that it is not known to be written.
+      for (const entry of batch) {
+        if (entry.resolve !== undefined) expireEntry(entry);
+        settle(entry, new Error("the audit journal closed during the write"));
+      }
       for (const entry of queue) settle(entry, refuse("closed", "the audit journal closed before the record was written"));
       queue = [];
       await trimActive().catch(() => {});

@@ -141,8 +141,12 @@ async function writeCheckpoint(path: string, content: string): Promise<void> {
   await rename(`${path}.tmp`, path);
 }
 
-/** Reads the checkpoint beside the journal: how far Kafka has acknowledged it. */
-export async function readCheckpoint(dir: string): Promise<JournalPosition | undefined> {
+/**
+ * Reads the checkpoint beside the journal: how far Kafka has acknowledged it. A checkpoint that cannot be read
+ * as one (cut short by a crash of the machine, damaged) is as none: shipping starts again from the oldest
+ * segment, which sends records twice but never loses one; `onDamaged` says so.
+ */
+export async function readCheckpoint(dir: string, onDamaged?: (problem: string) => void): Promise<JournalPosition | undefined> {
   let text: string;
   try {
     text = await readFile(join(dir, CHECKPOINT_FILE), "utf8");
@@ -150,8 +154,24 @@ export async function readCheckpoint(dir: string): Promise<JournalPosition | und
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  const parsed = JSON.parse(text) as { segment: string; offset: number; sequence: string };
-  return { segment: parsed.segment, offset: parsed.offset, sequence: BigInt(parsed.sequence) };
+  try {
+    const parsed = JSON.parse(text) as { segment?: unknown; offset?: unknown; sequence?: unknown };
+    const { segment, offset, sequence } = parsed;
+    if (
+      typeof segment === "string" &&
+      Number.isSafeInteger(offset) &&
+      (offset as number) >= 0 &&
+      typeof sequence === "string" &&
+      /^\d+$/.test(sequence)
+    )
+      return { segment, offset: offset as number, sequence: BigInt(sequence) };
+  } catch {
+    // Not JSON: as damaged as JSON of the wrong shape.
+  }
+  onDamaged?.(
+    `the shipper's checkpoint ${join(dir, CHECKPOINT_FILE)} is damaged (${JSON.stringify(text.slice(0, 60))}); shipping resumes from the oldest segment, so some records are sent to Kafka twice`,
+  );
+  return undefined;
 }
 
 export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
@@ -264,8 +284,16 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
         events?.onShipped?.(batch.records.length, (performance.now() - started) / 1000, batch.end.sequence);
         cursor.advance(batch.end);
         const { segment, offset, sequence } = batch.end;
-        await writeCheckpoint(join(journal.dir, CHECKPOINT_FILE), JSON.stringify({ segment, offset, sequence: sequence.toString() }));
+        // Kafka has the batch: the segments before it are released even if the checkpoint cannot be written (a
+        // full disk), since deleting them is what frees the disk. A checkpoint left behind only resends records.
+        let unsaved: unknown;
+        await writeCheckpoint(join(journal.dir, CHECKPOINT_FILE), JSON.stringify({ segment, offset, sequence: sequence.toString() })).catch(
+          (error: unknown) => {
+            unsaved = error;
+          },
+        );
         await journal.release(segment, KAFKA_SHIPPER_READER);
+        if (unsaved !== undefined) throw unsaved;
         if (batch.records.length < 100) await waits.sleep(SHIP_LINGER_MS);
         if (!healthy) events?.onRecovered?.();
         healthy = true;
@@ -285,13 +313,19 @@ export function createKafkaShipper(options: KafkaShipperOptions): AuditShipper {
 
     async start(): Promise<void> {
       if (loop !== undefined) return;
-      const start = await startPosition(journal.dir, await readCheckpoint(journal.dir));
+      const start = await startPosition(journal.dir, await readCheckpoint(journal.dir, (problem) => logger?.warn({}, problem)));
       journal.hold(KAFKA_SHIPPER_READER, start.segment);
       cursor = createJournalCursor(
         journal.dir,
         () => journal.committed(),
         start,
         (payload) => fromBinary(AuditEventSchema, payload).sequence,
+        // The shipper holds its segments: only a segment removed by hand is passed over.
+        (from, to) =>
+          logger?.error(
+            { from: from.toString(), to: to.toString() },
+            "audit records were removed from the journal before they were shipped: they are not in Kafka",
+          ),
       );
       waits = createCommitWait(journal);
       loop = run(waits);

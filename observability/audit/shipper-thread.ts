@@ -144,7 +144,7 @@ export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions)
     async start(): Promise<void> {
       if (worker !== undefined || closing) return;
       // Held here at once, before the thread has started, so no other reader's release deletes what is unshipped.
-      const start = await startPosition(journal.dir, await readCheckpoint(journal.dir));
+      const start = await startPosition(journal.dir, await readCheckpoint(journal.dir, (problem) => logger?.warn({}, problem)));
       journal.hold(KAFKA_SHIPPER_READER, start.segment);
       through = start.sequence;
       const shared = createSharedPosition(journal.committed());

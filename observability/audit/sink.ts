@@ -13,7 +13,8 @@ export interface AuditSink {
   /**
    * Records one event. Resolves once the event is durable (synced to the journal's disk). Rejects with
    * EstelamError("AUDIT_UNAVAILABLE") at once when the sink cannot take it (full, failed, closed), or when the
-   * sync does not finish within the sink's acknowledgement timeout.
+   * sync does not finish within the sink's acknowledgement timeout. In that last case the event may still be
+   * written: the error's `cause` is then a `LateAuditWrite`, which says in the end whether it was.
    */
   append(event: AuditEvent): Promise<void>;
   /** Whether the sink can take events now; drives /readyz and lets the gateway refuse before asking an agency. */
@@ -22,6 +23,26 @@ export interface AuditSink {
   pending(): number;
   /** Writes what it holds (bounded by its timeout) and closes. */
   close(): Promise<void>;
+}
+
+/**
+ * The cause of an append refused because its sync outlasted the acknowledgement timeout. The event stays queued
+ * (the records after it are chained to it), so it may still become durable: `written` resolves to true when it
+ * does, and to false when it is dropped instead (the write failed, or the sink closed first).
+ */
+export class LateAuditWrite extends Error {
+  override readonly name = "LateAuditWrite";
+  readonly written: Promise<boolean>;
+  constructor(message: string, written: Promise<boolean>) {
+    super(message);
+    this.written = written;
+  }
+}
+
+/** The late write behind an append's refusal, if that is why it was refused. */
+export function lateAuditWrite(error: unknown): LateAuditWrite | undefined {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof LateAuditWrite ? cause : undefined;
 }
 
 /** Observer hooks a sink reports to; the gateway wires them to metrics and logs. */

@@ -62,11 +62,69 @@ export async function mountSmallDisk(bytes: number): Promise<SmallDisk> {
  * `mountSmallDisk` for a test: on a machine that cannot mount one the test is skipped with the reason
  * (`skip`, vitest's `ctx.skip`), except in CI, where it fails.
  */
-export async function mountSmallDiskForTest(bytes: number, skip: (note: string) => void): Promise<SmallDisk> {
+export function mountSmallDiskForTest(bytes: number, skip: (note: string) => void): Promise<SmallDisk> {
+  return mountedOrSkipped(() => mountSmallDisk(bytes), skip);
+}
+
+/** Mounts for a test; a machine that cannot mount skips it with the reason, except in CI, where it fails. */
+async function mountedOrSkipped<T>(mount: () => Promise<T>, skip: (note: string) => void): Promise<T> {
   try {
-    return await mountSmallDisk(bytes);
+    return await mount();
   } catch (error) {
     if (!process.env.CI) skip((error as Error).message);
     throw error;
   }
+}
+
+export interface FreezableDisk {
+  readonly dir: string;
+  /** Stalls the file system (`fsfreeze -f`): writes to it wait, in the kernel, until `thaw`. */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  unmount(): Promise<void>;
+}
+
+/**
+ * A real ext4 file system of `bytes` in a file, mounted through a loop device on a fresh folder, that can be
+ * frozen: the disk that stalls. Rejects when the machine does not allow it (root is needed).
+ */
+export async function mountFreezableDisk(bytes: number): Promise<FreezableDisk> {
+  const dir = await mkdtemp(join(tmpdir(), "freezable-disk-"));
+  const image = `${dir}.img`;
+  try {
+    await run("truncate", ["-s", String(bytes), image]);
+    await run("mkfs.ext4", ["-q", "-F", image]);
+    await run("mount", ["-o", "loop", image, dir]);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    await rm(image, { force: true });
+    throw new Error(
+      `cannot mount a freezable ${bytes}-byte ext4 disk (root, mkfs.ext4 and a loop device are needed): ${(error as Error).message}`,
+    );
+  }
+  let frozen = false;
+  const thaw = async () => {
+    if (!frozen) return;
+    await run("fsfreeze", ["-u", dir]);
+    frozen = false;
+  };
+  return {
+    dir,
+    async freeze() {
+      await run("fsfreeze", ["-f", dir]);
+      frozen = true;
+    },
+    thaw,
+    async unmount() {
+      await thaw();
+      await run("umount", [dir]);
+      await rm(dir, { recursive: true, force: true });
+      await rm(image, { force: true });
+    },
+  };
+}
+
+/** `mountFreezableDisk` for a test: skipped with the reason where the machine cannot mount one, except in CI. */
+export function mountFreezableDiskForTest(bytes: number, skip: (note: string) => void): Promise<FreezableDisk> {
+  return mountedOrSkipped(() => mountFreezableDisk(bytes), skip);
 }

@@ -6,7 +6,9 @@
 // (SIGSTOP) for 15 s: a broker that keeps its connections and never answers.
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { fromBinary } from "@bufbuild/protobuf";
 import kafkajs from "kafkajs";
@@ -18,6 +20,7 @@ import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { InquiryService } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { createAuditKey } from "../../observability/audit/event.ts";
 import { listSegments } from "../../observability/audit/journal-format.ts";
+import { CHECKPOINT_FILE } from "../../observability/audit/kafka-shipper.ts";
 import { verifyRecords } from "../../observability/audit/verify.ts";
 import { createInquiryClient, type InquiryClient } from "../helpers/client.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
@@ -323,6 +326,26 @@ describe("audit at start-up", () => {
       await t.close();
     }
   });
+
+  it("does not start when the shipper cannot read its checkpoint, says why, and starts once it can", async () => {
+    const journalDir = await mkdtemp(join(tmpdir(), "unreadable-checkpoint-"));
+    try {
+      await mkdir(join(journalDir, CHECKPOINT_FILE));
+      await expect(startTestGateway({ env: { ESTELAM_AUDIT_JOURNAL_DIR: journalDir } })).rejects.toThrow(
+        /the audit shipper cannot start from .*unreadable-checkpoint-.*: EISDIR/,
+      );
+      await rm(join(journalDir, CHECKPOINT_FILE), { recursive: true });
+      const t = await startTestGateway({ env: { ESTELAM_AUDIT_JOURNAL_DIR: journalDir } });
+      try {
+        expect((await t.client.inquire(identity)).ok).toBe(true);
+      } finally {
+        await t.close();
+      }
+    } finally {
+      await rm(journalDir, { recursive: true, force: true });
+    }
+    // Two gateways start one after the other, each with its embedded database.
+  }, 90_000);
 
   it("does not start when the journal cannot be opened, and says why", async () => {
     const file = resolve(import.meta.dirname, "../../package.json");

@@ -10,7 +10,7 @@ import { type AuditEvent, Outcome } from "../../gen/estelam/audit/v1/audit_pb.js
 import { readJournal } from "../helpers/audit-events.ts";
 import { estelam } from "../helpers/cli.ts";
 import { KEYS, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { mountSmallDiskForTest, type SmallDisk } from "../helpers/small-disk.ts";
+import { type FreezableDisk, mountFreezableDiskForTest, mountSmallDiskForTest, type SmallDisk } from "../helpers/small-disk.ts";
 
 const identity = {
   inquiryType: "nocr.identity-match.v1",
@@ -295,5 +295,82 @@ describe("a caller that goes away while its record is synced, and the journal's 
     expect(stopLines[0]?.msg).toMatch(/stops before/);
     // The record stands alone: nothing was written after it.
     expect((await newRecords()).map((e) => e.inquiryId)).toEqual([original.inquiryId]);
+  });
+});
+
+describe("an inquiry whose record outlasts its acknowledgement time-out on a stalled disk", () => {
+  let disk: FreezableDisk | undefined;
+  let stalled: TestGateway | undefined;
+  afterEach(async () => {
+    // Thawed first, always: a frozen disk would hold the gateway's writes, and the unmount, for ever.
+    await disk?.thaw();
+    await stalled?.close();
+    stalled = undefined;
+    await disk?.unmount();
+    disk = undefined;
+  });
+
+  it("withholds the answer with AUDIT_UNAVAILABLE and, once the stalled record is written after all, amends it with that", async (ctx) => {
+    disk = await mountFreezableDiskForTest(16 * 1024 * 1024, (note) => ctx.skip(note));
+    const journalDir = join(disk.dir, "audit");
+    const gateway = await startTestGateway({
+      audit: "journal",
+      env: { ESTELAM_AUDIT_JOURNAL_DIR: journalDir, ESTELAM_AUDIT_ACK_TIMEOUT_MS: "500" },
+    });
+    stalled = gateway;
+    const before = new Set((await readJournal(journalDir)).map((e) => e.inquiryId));
+    const asked = gateway.agencies.stats().nocr.received;
+
+    await disk.freeze();
+    const started = performance.now();
+    const result = await gateway.client.inquire(identity, { deadlineMs: 10_000 });
+    expect(!result.ok && result.status.reason).toBe("AUDIT_UNAVAILABLE");
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(gateway.agencies.stats().nocr.received).toBe(asked + 1);
+    // The write under way has outlasted the time-out: not ready, and the next inquiry is refused before its agency is asked.
+    await expect.poll(async () => (await fetch(`${gateway.gateway.httpUrl}/readyz`)).status, { timeout: 3000 }).toBe(503);
+    // No refusal waits on the stalled disk: its own record is queued, not awaited.
+    const refusedAt = performance.now();
+    const refused = await gateway.client.inquire(identity);
+    expect(!refused.ok && refused.status.reason).toBe("AUDIT_UNAVAILABLE");
+    expect(performance.now() - refusedAt).toBeLessThan(250);
+    expect(gateway.agencies.stats().nocr.received).toBe(asked + 1);
+    const refusedId = !refused.ok && refused.status.inquiryId;
+    const refusedLine = () =>
+      gateway.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.inquiry_id === refusedId);
+    await expect.poll(refusedLine, { timeout: 3000 }).toMatchObject({ outcome: "audit_unavailable", audit: "queued" });
+
+    await disk.thaw();
+    await expect.poll(async () => (await fetch(`${gateway.gateway.httpUrl}/readyz`)).status, { timeout: 5000 }).toBe(200);
+    const newRecords = async () =>
+      (await readJournal(journalDir)).filter((e) => !before.has(e.inquiryId) && e.registryChange === undefined);
+    let records: AuditEvent[] = [];
+    await expect
+      .poll(
+        async () => {
+          records = await newRecords();
+          return records.some((e) => e.amends !== "");
+        },
+        { timeout: 5000 },
+      )
+      .toBe(true);
+    // The stalled record says what the gateway was about to send; the record after it, what the caller got.
+    const original = records.find((e) => e.outcome === Outcome.ANSWERED);
+    expect(original).toBeDefined();
+    const amending = records.filter((e) => e.amends === original?.inquiryId);
+    expect(amending).toHaveLength(1);
+    expect(amending[0]).toMatchObject({
+      outcome: Outcome.FAILED,
+      faultReason: "AUDIT_UNAVAILABLE",
+      grpcStatus: Code.UNAVAILABLE,
+      trackingCode: original?.trackingCode,
+    });
+    // The refusal asked no agency and has its own record, which says so.
+    const refusedRecord = records.find((e) => e.inquiryId !== original?.inquiryId && e.amends === "");
+    expect(refusedRecord).toMatchObject({ outcome: Outcome.FAILED, faultReason: "AUDIT_UNAVAILABLE" });
+    expect(
+      (await scrapeMetrics(gateway.gateway)).find((m) => m.name === "estelam_audit_events_total" && m.labels.result === "amended_late")
+        ?.value,
+    ).toBe(1);
   });
 });

@@ -31,7 +31,7 @@ beforeAll(async () => {
   t = await startTestGateway({
     audit: "journal",
     // The journal alone, small: nothing ships it away, so it fills.
-    env: { ESTELAM_AUDIT_JOURNAL_MAX_BYTES: "24576" },
+    env: { ESTELAM_AUDIT_JOURNAL_MAX_BYTES: "24576", ESTELAM_AUDIT_SEGMENT_BYTES: "8192" },
     editDocuments(documents) {
       findDocument(documents, "InquiryType", "post.address-by-postcode.v1").spec.audit = {
         payloads: "encrypted",

@@ -1,10 +1,11 @@
 // The kafka audit shipper, on a thread of its own (the gateway's default) and on the answering thread
 // (ESTELAM_AUDIT_SHIPPER_THREAD=false): it delivers what the journal has made durable, in order, lets the
 // journal delete what was delivered, resumes from its checkpoint after a stop, and, with the broker out of
-// reach, keeps every record in the journal, says it is not connected and stops within its bound. The thread,
-// stopped by a damaged checkpoint, is reported and started again. Real journal files, a real broker, a real
+// reach, keeps every record in the journal, says it is not connected and stops within its bound. A damaged
+// checkpoint is as none (records are sent again, none lost); one that cannot be written does not keep shipped
+// segments on a full disk. The thread, stopped by a checkpoint it cannot read, is reported and started again. Real journal files, a real broker, a real
 // worker thread.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,13 +59,15 @@ type Where = "its own thread" | "the answering thread";
 function shipperOn(where: Where, journal: AuditJournal, topic: string, brokers = kafkaBrokers()) {
   const shipped: number[] = [];
   const errors: string[] = [];
+  const warnings: string[] = [];
   const settings = { brokers, topic, partitions: 1, requestTimeoutMs: 3000, maxRetryBackoffMs: 500 };
   const events = { onShipped: (count: number) => shipped.push(count), onShipError: (error: Error) => errors.push(error.message) };
+  const logger = { warn: (_: object, msg: string) => warnings.push(msg), error: (_: object, msg: string) => warnings.push(msg) };
   const shipper: AuditShipper =
     where === "its own thread"
-      ? createThreadedKafkaShipper({ journal, settings, events })
-      : createKafkaShipper({ journal, ...settings, events });
-  return { shipper, shipped, errors };
+      ? createThreadedKafkaShipper({ journal, settings, events, logger })
+      : createKafkaShipper({ journal, ...settings, events, logger });
+  return { shipper, shipped, errors, warnings };
 }
 
 /** A loopback port nothing listens on. */
@@ -127,6 +130,50 @@ describe.each<Where>(["its own thread", "the answering thread"])("the kafka audi
     expect(sequences).toEqual(Array.from({ length: 70 }, (_, i) => BigInt(i + 1)));
   });
 
+  it("treats a damaged checkpoint as none: says so, and ships again from the oldest segment, losing nothing", async () => {
+    const { dir, topic, journal } = await freshJournal();
+    const first = shipperOn(where, journal, topic);
+    await first.shipper.start();
+    await appendEvents(journal, 1, 30);
+    await vi.waitFor(() => expect(first.shipper.backlog()).toBe(0), { timeout: 20_000, interval: 50 });
+    await first.shipper.close();
+    // Cut short, as a crash of the machine can leave a file replaced just before it.
+    await writeFile(join(dir, CHECKPOINT_FILE), '{"segment":"000');
+    const oldest = (await listSegments(dir))[0]?.first ?? 0n;
+    expect(oldest).toBeGreaterThan(1n);
+
+    await appendEvents(journal, 31, 40);
+    const second = shipperOn(where, journal, topic);
+    cleanups.push(() => second.shipper.close(0));
+    await second.shipper.start();
+    await vi.waitFor(() => expect(second.shipper.backlog()).toBe(0), { timeout: 20_000, interval: 50 });
+    expect(second.warnings.some((w) => /checkpoint .* is damaged .* some records are sent to Kafka twice/.test(w))).toBe(true);
+    expect(second.errors).toEqual([]);
+    // Sent again from the oldest segment there is: 1 to 30 once, the oldest segment's records to 30 twice, 31 to 40 once.
+    const resent = 30 - Number(oldest) + 1;
+    const sequences = (await readMessages(topic, 40 + resent)).map((m) => fromBinary(AuditEventSchema, m.value).sequence);
+    expect(new Set(sequences)).toEqual(new Set(Array.from({ length: 40 }, (_, i) => BigInt(i + 1))));
+    expect(sequences).toHaveLength(40 + resent);
+    expect((await readCheckpoint(dir))?.sequence).toBe(40n);
+  });
+
+  it("deletes shipped segments even when its checkpoint cannot be written (the disk that holds both is full)", async () => {
+    const { dir, topic, journal } = await freshJournal();
+    // The checkpoint's replacement cannot be written: its name is taken by a folder.
+    await mkdir(join(dir, `${CHECKPOINT_FILE}.tmp`));
+    const { shipper, errors } = shipperOn(where, journal, topic);
+    cleanups.push(() => shipper.close(0));
+    await shipper.start();
+    for (let n = 1; n <= 120; n += 10) await appendEvents(journal, n, n + 9);
+    await vi.waitFor(() => expect(shipper.backlog()).toBe(0), { timeout: 20_000, interval: 50 });
+    expect(errors.some((e) => e.includes("EISDIR"))).toBe(true);
+    // What Kafka has is released, so the space it took is freed although no checkpoint says so.
+    await vi.waitFor(async () => expect(await listSegments(dir)).toHaveLength(1), { timeout: 5000 });
+    expect(await readCheckpoint(dir)).toBeUndefined();
+    const sequences = (await readMessages(topic, 120)).map((m) => fromBinary(AuditEventSchema, m.value).sequence);
+    expect(sequences).toEqual(Array.from({ length: 120 }, (_, i) => BigInt(i + 1)));
+  });
+
   it("with the broker out of reach: keeps every record, reports the failure and the backlog, and stops within its bound", async () => {
     const { dir, topic, journal } = await freshJournal();
     const { shipper, shipped, errors } = shipperOn(where, journal, topic, [`127.0.0.1:${await closedPort()}`]);
@@ -150,7 +197,7 @@ describe.each<Where>(["its own thread", "the answering thread"])("the kafka audi
 });
 
 describe("the kafka audit shipper's own thread", () => {
-  it("stops on a damaged checkpoint, is reported and started again, and ships everything once the checkpoint is removed", async () => {
+  it("stops on a checkpoint it cannot read, is reported and started again, and ships everything once it can", async () => {
     const { dir, topic, journal } = await freshJournal();
     const errors: string[] = [];
     let recovered = 0;
@@ -162,19 +209,20 @@ describe("the kafka audit shipper's own thread", () => {
     });
     cleanups.push(() => shipper.close(0));
     await shipper.start();
-    // Damaged while the thread is still starting: it reads the checkpoint then, and cannot go on.
-    await writeFile(join(dir, CHECKPOINT_FILE), "{ not json");
+    // Unreadable while the thread is still starting (a folder where the file should be): it reads the
+    // checkpoint then, and cannot go on.
+    await mkdir(join(dir, CHECKPOINT_FILE));
 
     await appendEvents(journal, 1, 10);
     await vi.waitFor(() => expect(errors.filter((e) => e.includes("thread stopped")).length).toBeGreaterThanOrEqual(2), {
       timeout: 20_000,
       interval: 50,
     });
-    expect(errors[0]).toMatch(/the audit shipper's thread stopped \(.*JSON.*\); it starts again in 200 ms/);
+    expect(errors[0]).toMatch(/the audit shipper's thread stopped \(.*EISDIR.*\); it starts again in 200 ms/);
     expect(shipper.connected()).toBe(false);
     expect(shipper.backlog()).toBe(10);
 
-    await rm(join(dir, CHECKPOINT_FILE));
+    await rm(join(dir, CHECKPOINT_FILE), { recursive: true });
     await vi.waitFor(() => expect(shipper.backlog()).toBe(0), { timeout: 20_000, interval: 50 });
     expect(shipper.connected()).toBe(true);
     expect(recovered).toBe(1);

@@ -1,7 +1,7 @@
 // The local audit journal: records are durable and chained across restarts, a torn tail left by a crash is
 // set aside, the zero-filled space ahead of the last record is never read as records, the bound refuses at once and clears as segments are released, and any change to a stored
 // record is named by verify.
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
@@ -10,7 +10,9 @@ import { describe, expect, it } from "vitest";
 import { AuditEventSchema } from "../../gen/estelam/audit/v1/audit_pb.js";
 import { createAuditKey } from "../../observability/audit/event.ts";
 import { type AuditJournal, createAuditJournal } from "../../observability/audit/journal.ts";
+import { createJournalCursor } from "../../observability/audit/journal-cursor.ts";
 import { listSegments, parseRecords, segmentName } from "../../observability/audit/journal-format.ts";
+import { lateAuditWrite } from "../../observability/audit/sink.ts";
 import { verifyJournal, verifyRecords } from "../../observability/audit/verify.ts";
 import { expectAuditUnavailable, sampleEvent } from "../helpers/audit-events.ts";
 
@@ -222,8 +224,11 @@ describe("audit journal", () => {
     expect(a.afterMs).toBeGreaterThanOrEqual(245);
     expect(a.afterMs).toBeLessThan(450);
     expect(b.afterMs - a.afterMs).toBeGreaterThanOrEqual(80);
-    // Refused in time, yet written: the trail holds both, in order.
+    // Refused in time, yet written: the trail holds both, in order, and each refusal says so in the end (the
+    // gateway then amends the record with what its caller got).
     await expect.poll(() => journal.committed().sequence, { timeout: 3000 }).toBe(2n);
+    expect(await lateAuditWrite(a.error)?.written).toBe(true);
+    expect(await lateAuditWrite(b.error)?.written).toBe(true);
     // The watch goes on after it went quiet: a later append is refused after its own 250 ms, not at once.
     const third = await settled(journal.append(event(3)), performance.now());
     expect(third.ok).toBe(false);
@@ -233,6 +238,67 @@ describe("audit journal", () => {
     await journal.close();
     expect((await allEvents(dir)).map((e) => e.inquiryId)).toEqual(["inq-00001", "inq-00002", "inq-00003"]);
     expect((await verifyJournal(dir, keys)).breaks).toEqual([]);
+  });
+
+  it("tells an append refused for its time-out that its record was dropped when the write then fails", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "journal-"));
+    // Every write waits 300 ms, past the 200 ms time-out; the second segment cannot be created.
+    const journal = createAuditJournal({ dir, key, segmentBytes: 1024, ackTimeoutMs: 200, commitDelayMs: 300, probeIntervalMs: 50 });
+    await journal.start();
+    const refusal = (n: number) =>
+      journal.append(event(n)).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    const first = await Promise.all(Array.from({ length: 6 }, (_, i) => refusal(i + 1)));
+    for (const error of first) expect(await lateAuditWrite(error)?.written).toBe(true);
+    expect(journal.committed().sequence).toBe(6n);
+    await mkdir(join(dir, segmentName(7n)));
+    const dropped = await refusal(7);
+    expectAuditUnavailable(dropped);
+    expect(await lateAuditWrite(dropped)?.written).toBe(false);
+    expect(journal.problem()).toMatch(/cannot be written/);
+    await rm(join(dir, segmentName(7n)), { recursive: true });
+    await expect.poll(() => journal.ready(), { timeout: 2000 }).toBe(true);
+    await journal.close();
+    expect((await allEvents(dir)).map((e) => e.sequence)).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
+  });
+
+  it("without a shipper, takes records again once an operator moves old segments out of its folder", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "journal-"));
+    const archive = await mkdtemp(join(tmpdir(), "journal-archive-"));
+    const journal = createAuditJournal({ dir, key, maxBytes: 4096, segmentBytes: 1024, probeIntervalMs: 50 });
+    await journal.start();
+    let n = 0;
+    while (journal.ready()) await journal.append(event(++n));
+    expect(journal.problem()).toMatch(/at or above its bound of 4096/);
+    const segments = await listSegments(dir);
+    for (const { name } of segments.slice(0, -1)) await rename(join(dir, name), join(archive, name));
+    await expect.poll(() => journal.ready(), { timeout: 2000 }).toBe(true);
+    expect(journal.bytes()).toBeLessThan(4096);
+    await journal.append(event(++n));
+    await journal.close();
+    expect((await allEvents(dir)).at(-1)?.sequence).toBe(BigInt(n));
+  });
+
+  it("a reader whose next segment was deleted before it read it is told which records it passed over", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "journal-"));
+    const journal = await journalIn(dir, { segmentBytes: 1024 });
+    for (let n = 1; n <= 30; n++) await journal.append(event(n));
+    const [oldest, second] = await listSegments(dir);
+    const gaps: Array<[bigint, bigint]> = [];
+    const cursor = createJournalCursor(
+      dir,
+      () => journal.committed(),
+      { segment: oldest?.name ?? "", offset: 0, sequence: 0n },
+      (payload) => fromBinary(AuditEventSchema, payload).sequence,
+      (from, to) => gaps.push([from, to]),
+    );
+    await rm(join(dir, oldest?.name ?? ""));
+    const batch = await cursor.next(64 * 1024);
+    expect(gaps).toEqual([[1n, (second?.first ?? 0n) - 1n]]);
+    expect(fromBinary(AuditEventSchema, batch?.records[0]?.payload ?? new Uint8Array()).sequence).toBe(second?.first);
+    await journal.close();
   });
 
   it("names the record that was altered, whether its checksum was fixed or not", async () => {

@@ -44,6 +44,14 @@ describe("configuration", () => {
     expect(off.audit).toMatchObject({ mode: "off", shipper: "none" });
     expect(resolveConfig({ ...key, ESTELAM_AUDIT_JOURNAL_DIR: "/srv/journal" }).audit.journalDir).toBe("/srv/journal");
     expect(resolveConfig({ ...key, ESTELAM_DATA_DIR: "/srv/estelam" }).audit.journalDir).toBe("/srv/estelam/audit");
+    // A bound inside one segment: the segment being written can be neither shipped away nor archived.
+    expect(() => resolveConfig({ ...key, ESTELAM_AUDIT_JOURNAL_MAX_BYTES: "32768" })).toThrow(
+      "ESTELAM_AUDIT_SEGMENT_BYTES=67108864 must be at most ESTELAM_AUDIT_JOURNAL_MAX_BYTES=32768",
+    );
+    expect(resolveConfig({ ...key, ESTELAM_AUDIT_JOURNAL_MAX_BYTES: "32768", ESTELAM_AUDIT_SEGMENT_BYTES: "8192" }).audit).toMatchObject({
+      journalMaxBytes: 32768,
+      segmentBytes: 8192,
+    });
     // A commit delay as long as the acknowledgement timeout would withhold every answer.
     expect(resolveConfig({ ...key, ESTELAM_AUDIT_COMMIT_DELAY_MS: "20" }).audit.commitDelayMs).toBe(20);
     expect(() => resolveConfig({ ...key, ESTELAM_AUDIT_COMMIT_DELAY_MS: "500", ESTELAM_AUDIT_ACK_TIMEOUT_MS: "500" })).toThrow(
