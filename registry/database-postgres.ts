@@ -7,6 +7,10 @@ import { applyMigrations, type Database, DatabaseError, type Queryable, type Que
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5_000;
+// The listening connection is idle: a network that drops it silently (a NAT or firewall forgetting the flow)
+// raises no error, and notifications simply stop. A query every few seconds, with its own time-out, finds out.
+const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 /** The server's URL without its password, for messages and logs. */
 function withoutPassword(url: string): string {
@@ -36,6 +40,13 @@ function wrap(client: Pick<pg.PoolClient, "query">): Queryable {
   };
 }
 
+/** Ends a connection whose events no longer matter (a late error from it is ignored). */
+async function discard(client: pg.Client): Promise<void> {
+  client.removeAllListeners();
+  client.on("error", () => undefined);
+  await client.end().catch(() => undefined);
+}
+
 export async function openPostgresDatabase(options: { readonly url: string; readonly schema: string }): Promise<Database> {
   const { url, schema } = options;
   const location = withoutPassword(url);
@@ -44,6 +55,8 @@ export async function openPostgresDatabase(options: { readonly url: string; read
     application_name: "estelam",
     connectionTimeoutMillis: 3_000,
     query_timeout: 15_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     // Every connection starts in the deployment's schema.
     options: `-c search_path=${schema}`,
   };
@@ -88,13 +101,13 @@ export async function openPostgresDatabase(options: { readonly url: string; read
   const connectListener = (): Promise<void> => {
     connecting ??= (async () => {
       const client = new pg.Client(clientConfig);
+      let heartbeat: NodeJS.Timeout | undefined;
       const lost = (): void => {
+        clearInterval(heartbeat);
         if (listener !== client) return;
         listener = undefined;
         reachable = false;
-        client.removeAllListeners();
-        client.on("error", () => undefined);
-        void client.end().catch(() => undefined);
+        void discard(client);
         scheduleReconnect();
       };
       client.on("error", lost);
@@ -106,14 +119,29 @@ export async function openPostgresDatabase(options: { readonly url: string; read
         await client.connect();
         for (const channel of channels.keys()) await client.query(`listen "${channel}"`);
       } catch (error) {
-        client.removeAllListeners();
-        client.on("error", () => undefined);
-        await client.end().catch(() => undefined);
+        await discard(client);
         throw error;
+      }
+      if (closed) {
+        await discard(client);
+        return;
       }
       listener = client;
       reachable = true;
       backoff = RECONNECT_MIN_MS;
+      heartbeat = setInterval(() => {
+        if (listener !== client) return lost();
+        const late = setTimeout(lost, HEARTBEAT_TIMEOUT_MS);
+        late.unref();
+        client.query("select 1").then(
+          () => clearTimeout(late),
+          () => {
+            clearTimeout(late);
+            lost();
+          },
+        );
+      }, HEARTBEAT_MS);
+      heartbeat.unref();
     })().finally(() => {
       connecting = undefined;
     });
@@ -193,12 +221,12 @@ export async function openPostgresDatabase(options: { readonly url: string; read
       if (closed) return;
       closed = true;
       if (retryTimer !== undefined) clearTimeout(retryTimer);
+      // A reconnection under way ends its own connection once it sees the database closed.
+      await connecting?.catch(() => undefined);
       const client = listener;
       listener = undefined;
       if (client !== undefined) {
-        client.removeAllListeners();
-        client.on("error", () => undefined);
-        await client.end().catch(() => undefined);
+        await discard(client);
       }
       await pool.end().catch(() => undefined);
     },

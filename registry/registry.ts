@@ -5,7 +5,9 @@
 //   connections closed) once its last inquiry has released it.
 // - Following: every instance listens for new revisions (NOTIFY) and also re-reads the store's newest
 //   revision number every `refreshMs`, as a safety net. A new revision is validated with this instance's
-//   environment, its connections are prepared (created and warmed), and only then is it swapped in.
+//   environment, its connections are prepared (created and warmed), and only then is it swapped in. A revision
+//   this instance cannot serve (a file it names is missing here, a connection cannot be prepared) is tried
+//   again at every re-read, so it is served once the cause clears.
 // - When the store cannot be reached, the last good snapshot keeps serving; `status()` says for how long
 //   the instance has not heard from the store, and it catches up as soon as the store answers again.
 // - Changing: apply, delete and rollback compute the next whole set of documents under the store's write
@@ -319,6 +321,7 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
   let lastContact = Date.now();
   let contactOk = true;
   let unservable: RegistryStatus["unservable"];
+  let closed = false;
   const swapListeners = new Set<(next: RegistrySnapshot, record: RevisionRecord) => void>();
 
   const contact = (ok: boolean, error?: Error): void => {
@@ -333,17 +336,38 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
     if (s.retired && s.users === 0) options.retire?.(s.snapshot);
   };
 
-  /** Serves a validated snapshot, if it is newer than the one served. */
+  /** Says a revision cannot be served here, and why; told again only when the reasons change. */
+  const markUnservable = (revision: number, problems: readonly string[]): void => {
+    const known = unservable?.revision === revision && unservable.problems.join("\n") === problems.join("\n");
+    unservable = { revision, problems };
+    if (!known) events.onUnservable?.(revision, problems);
+  };
+
+  /** Serves a validated snapshot, if it is newer than the one served and its connections can be prepared. */
   const swapTo = async (snapshot: RegistrySnapshot, record: RevisionRecord, documents: ReadonlyMap<string, StoredDocument>) => {
-    if (record.revision <= served.record.revision) return;
-    await options.prepare?.(snapshot);
+    if (closed || record.revision <= served.record.revision) return;
+    try {
+      await options.prepare?.(snapshot);
+    } catch (error) {
+      markUnservable(record.revision, [`its connections could not be prepared: ${(error as Error).message}`]);
+      return;
+    }
+    if (closed) {
+      options.retire?.(snapshot);
+      return;
+    }
     const previous = served;
     served = { snapshot, record, documents, users: 0, retired: false };
     if (unservable !== undefined && unservable.revision <= record.revision) unservable = undefined;
     previous.retired = true;
     retireIfIdle(previous);
     events.onSwap?.(snapshot, previous.snapshot, record);
-    for (const listener of swapListeners) listener(snapshot, record);
+    // A listener's failure is its own: the swap is done and the others are told.
+    for (const listener of swapListeners) {
+      try {
+        listener(snapshot, record);
+      } catch {}
+    }
   };
 
   // One refresh or swap at a time.
@@ -360,6 +384,7 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
   let again: Promise<void> | undefined;
 
   const catchUp = async (): Promise<void> => {
+    if (closed) return;
     let newest: number;
     try {
       newest = await store.headRevision();
@@ -368,7 +393,7 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
       contact(false, error as Error);
       return;
     }
-    if (newest <= served.record.revision || newest === unservable?.revision) return;
+    if (closed || newest <= served.record.revision) return;
     let revision: StoredRevision | undefined;
     try {
       revision = await store.read(newest);
@@ -379,18 +404,10 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
     if (revision === undefined) return;
     const built = build(asDocuments(revision), revision.revision);
     if (!built.ok) {
-      const problems = built.problems.map(formatProblem);
-      unservable = { revision: revision.revision, problems };
-      events.onUnservable?.(revision.revision, problems);
+      markUnservable(revision.revision, built.problems.map(formatProblem));
       return;
     }
-    try {
-      await swapTo(built.snapshot, revision, revision.documents);
-    } catch (error) {
-      const problems = [`its connections could not be prepared: ${(error as Error).message}`];
-      unservable = { revision: revision.revision, problems };
-      events.onUnservable?.(revision.revision, problems);
-    }
+    await swapTo(built.snapshot, revision, revision.documents);
   };
 
   // A request while a refresh runs makes it run once more afterwards (however many came meanwhile): the one
@@ -402,10 +419,11 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
       });
       return running;
     }
-    again ??= running.then(() => {
+    const rerun = (): Promise<void> => {
       again = undefined;
       return refresh();
-    });
+    };
+    again ??= running.then(rerun, rerun);
     return again;
   };
 
@@ -421,6 +439,8 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
   );
   const timer = setInterval(() => void refresh(), refreshMs);
   timer.unref();
+  // A revision written while this instance prepared its first one, before it listened.
+  void refresh();
 
   // --- Changes.
   const change = async (
@@ -500,7 +520,8 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
         instance: options.instance,
         changes: outcome.changes.map((c) => ({ kind: c.kind, name: c.name, change: c.change, digest: c.digest })),
       };
-      // This instance serves the new revision before answering, so its own next inquiry sees it.
+      // This instance serves the new revision before answering, so its own next inquiry sees it. The change is
+      // committed either way: one this instance cannot serve is reported by status() and tried again.
       await serialized(() => swapTo(built.snapshot, record, set.documents));
     }
     return outcome;
@@ -586,8 +607,10 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
       return () => swapListeners.delete(listener);
     },
     async close() {
+      closed = true;
       clearInterval(timer);
       await stopFollowing().catch(() => undefined);
+      await again?.catch(() => undefined);
       await chain;
     },
   };

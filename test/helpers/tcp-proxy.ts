@@ -9,19 +9,28 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Accepts connections again, on the same port. */
   restore(): Promise<void>;
+  /**
+   * Stops carrying bytes on every open connection without closing it, as a network that forgets a flow does;
+   * connections opened afterwards are carried as before.
+   */
+  silence(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { readonly host: string; readonly port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  const pairs = new Set<readonly [Socket, Socket]>();
   const server: Server = createServer((client) => {
     const upstream = connect(target.port, target.host);
     sockets.add(client).add(upstream);
+    const pair = [client, upstream] as const;
+    pairs.add(pair);
     const drop = (): void => {
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      pairs.delete(pair);
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
@@ -40,6 +49,7 @@ export async function startTcpProxy(target: { readonly host: string; readonly po
     new Promise((resolve) => {
       for (const socket of sockets) socket.destroy();
       sockets.clear();
+      pairs.clear();
       if (!server.listening) resolve();
       else server.close(() => resolve());
     });
@@ -48,6 +58,15 @@ export async function startTcpProxy(target: { readonly host: string; readonly po
     cut: stop,
     async restore() {
       await listen(port);
+    },
+    silence() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      pairs.clear();
     },
     close: stop,
   };

@@ -1,10 +1,13 @@
-// An instance follows the revisions other instances write: a notification that arrives while this instance is
-// already re-reading the store is not lost, even when that re-read asked for the newest revision number just
-// before the notified revision committed. (Otherwise the instance would serve the old revision until its next
-// timed re-read, minutes with a long ESTELAM_REGISTRY_REFRESH_MS.) Real PostgreSQL, two instances.
+// An instance follows the revisions other instances write, whatever the timing: a notification that arrives
+// while it is already re-reading the store, a revision written while it starts, a revision it could not serve
+// at first (its connections could not be prepared) once the cause clears, and a listening connection the
+// network silently stops carrying. Otherwise an instance serves an old revision until its next timed re-read
+// (minutes with a long ESTELAM_REGISTRY_REFRESH_MS) or for good. A change this instance commits but cannot
+// serve is still reported as made. Real PostgreSQL, several instances; the timed re-read is set to an hour.
 import { resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { builtInConnectorKinds } from "../../connectors/kinds.ts";
+import type { RegistrySnapshot } from "../../registry/catalogue.ts";
 import type { Database } from "../../registry/database.ts";
 import { openDatabase } from "../../registry/database-open.ts";
 import { createDatabaseRegistryStore } from "../../registry/database-store.ts";
@@ -12,6 +15,7 @@ import { readDocuments } from "../../registry/documents.ts";
 import { createRegistry, type Registry } from "../../registry/registry.ts";
 import type { RegistryStore } from "../../registry/store.ts";
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres.ts";
+import { startTcpProxy } from "../helpers/tcp-proxy.ts";
 
 const DEMO = resolve(import.meta.dirname, "../../registry/catalogues/demo");
 const NEZAM = resolve(import.meta.dirname, "../../registry/catalogues/examples/nezam-military-service.yaml");
@@ -22,10 +26,12 @@ const change = { actor: { agency: "estelam", credential: "test-admin" }, message
 function heldStore(store: RegistryStore) {
   let gate: { reached: () => void; release: Promise<void> } | undefined;
   let notified: (() => void) | undefined;
+  let reads = 0;
   const wrapped: RegistryStore = {
     kind: store.kind,
     location: store.location,
     async headRevision() {
+      reads += 1;
       const newest = await store.headRevision();
       const g = gate;
       gate = undefined;
@@ -47,6 +53,8 @@ function heldStore(store: RegistryStore) {
   };
   return {
     store: wrapped,
+    /** How many times the newest revision number was read. */
+    reads: () => reads,
     /** Resolves once the next read of the newest revision number has returned; it is handed on at `release()`. */
     holdNextRead(): { reached: Promise<void>; release: () => void } {
       let release = (): void => undefined;
@@ -66,17 +74,30 @@ function heldStore(store: RegistryStore) {
   };
 }
 
-const schema = uniqueSchema("follow");
+const schemas: string[] = [];
 const opened: Database[] = [];
 const registries: Registry[] = [];
 afterAll(async () => {
   for (const r of registries) await r.close();
   for (const db of opened) await db.close();
-  await dropSchema(schema);
+  for (const schema of schemas) await dropSchema(schema);
 });
 
-async function instance(name: string, wrap?: (store: RegistryStore) => RegistryStore): Promise<Registry> {
-  const db = await openDatabase({ url: TEST_DATABASE_URL, dataDir: "", schema });
+function freshSchema(): string {
+  const schema = uniqueSchema("follow");
+  schemas.push(schema);
+  return schema;
+}
+
+interface InstanceOptions {
+  readonly wrap?: (store: RegistryStore) => RegistryStore;
+  readonly prepare?: (snapshot: RegistrySnapshot) => Promise<void>;
+  readonly url?: string;
+}
+
+async function instance(schema: string, name: string, options: InstanceOptions = {}): Promise<Registry> {
+  const { wrap, prepare, url = TEST_DATABASE_URL } = options;
+  const db = await openDatabase({ url, dataDir: "", schema });
   opened.push(db);
   const store = await createDatabaseRegistryStore(db);
   const demo = await readDocuments(DEMO);
@@ -87,19 +108,42 @@ async function instance(name: string, wrap?: (store: RegistryStore) => RegistryS
     instance: name,
     seed: { label: DEMO, documents: demo.documents, problems: demo.problems },
     refreshMs: 3_600_000,
+    prepare,
   });
   registries.push(registry);
+  // Its first re-read (for a revision written while it started) is over before a test holds one.
+  await registry.refresh();
   return registry;
+}
+
+async function nezamDocuments() {
+  const nezam = await readDocuments(NEZAM);
+  expect(nezam.problems).toEqual([]);
+  return nezam.documents;
+}
+
+/** A prepare step that fails while `failing` is true, as when a certificate file is not there yet. */
+function flakyPrepare() {
+  const state = { failing: false };
+  return {
+    state,
+    prepare: async (): Promise<void> => {
+      if (state.failing) throw new Error("certificate file /run/secrets/nezam-ca.pem not found");
+    },
+  };
 }
 
 describe("following another instance's revisions", () => {
   it("serves a revision notified while a re-read that missed it was running", async () => {
+    const schema = freshSchema();
     let held: ReturnType<typeof heldStore> | undefined;
-    const a = await instance("a", (store) => {
-      held = heldStore(store);
-      return held.store;
+    const a = await instance(schema, "a", {
+      wrap: (store) => {
+        held = heldStore(store);
+        return held.store;
+      },
     });
-    const b = await instance("b");
+    const b = await instance(schema, "b");
     if (held === undefined) throw new Error("instance a was not wrapped");
     expect(a.status().revision).toBe(1);
     expect(b.status().revision).toBe(1);
@@ -111,9 +155,7 @@ describe("following another instance's revisions", () => {
 
     // Meanwhile B writes revision 2, and A hears of it.
     const notified = held.nextNotification();
-    const nezam = await readDocuments(NEZAM);
-    expect(nezam.problems).toEqual([]);
-    const outcome = await b.apply(nezam.documents, false, change);
+    const outcome = await b.apply(await nezamDocuments(), false, change);
     expect(outcome).toMatchObject({ result: "applied", revision: 2 });
     await notified;
 
@@ -122,4 +164,129 @@ describe("following another instance's revisions", () => {
     await expect.poll(() => a.status().revision, { timeout: 2000, interval: 10 }).toBe(2);
     expect(a.current().inquiryTypes.has("nezam.military-service-status.v1")).toBe(true);
   });
+
+  it("serves a revision it could not prepare at first once the cause clears, without another revision", async () => {
+    const schema = freshSchema();
+    const a = await instance(schema, "a");
+    const flaky = flakyPrepare();
+    const b = await instance(schema, "b", { prepare: flaky.prepare });
+
+    flaky.state.failing = true;
+    expect(await a.apply(await nezamDocuments(), false, change)).toMatchObject({ result: "applied", revision: 2 });
+    await expect.poll(() => b.status().unservable?.revision, { timeout: 2000, interval: 10 }).toBe(2);
+    expect(b.status().unservable?.problems.join()).toContain("nezam-ca.pem not found");
+    await b.refresh();
+    expect(b.status().revision).toBe(1);
+
+    // The file arrives; the next re-read (timed, or SIGHUP) serves the revision.
+    flaky.state.failing = false;
+    await b.refresh();
+    expect(b.status()).toMatchObject({ revision: 2, unservable: undefined });
+  });
+
+  it("reports a change it committed as made even when this instance cannot serve it yet", async () => {
+    const schema = freshSchema();
+    const flaky = flakyPrepare();
+    const a = await instance(schema, "a", { prepare: flaky.prepare });
+    const b = await instance(schema, "b");
+
+    flaky.state.failing = true;
+    const outcome = await a.apply(await nezamDocuments(), false, change);
+    expect(outcome).toMatchObject({ result: "applied", revision: 2 });
+    expect(a.status()).toMatchObject({ revision: 1, unservable: { revision: 2 } });
+    expect((await a.history(1))[0]?.revision).toBe(2);
+    await expect.poll(() => b.status().revision, { timeout: 2000, interval: 10 }).toBe(2);
+
+    flaky.state.failing = false;
+    await a.refresh();
+    expect(a.status()).toMatchObject({ revision: 2, unservable: undefined });
+  });
+
+  it("serves a revision written while it was starting", async () => {
+    const schema = freshSchema();
+    const a = await instance(schema, "a");
+    // B's first revision takes a while to prepare (its connections warm); A writes revision 2 meanwhile.
+    let preparing = (): void => undefined;
+    const prepared = new Promise<void>((r) => {
+      preparing = r;
+    });
+    let release = (): void => undefined;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let first = true;
+    const starting = instance(schema, "b", {
+      prepare: async () => {
+        if (!first) return;
+        first = false;
+        preparing();
+        await released;
+      },
+    });
+    await prepared;
+    expect(await a.apply(await nezamDocuments(), false, change)).toMatchObject({ revision: 2 });
+    release();
+    const b = await starting;
+    await expect.poll(() => b.status().revision, { timeout: 1000, interval: 10 }).toBe(2);
+  });
+
+  it("reads nothing from the store once closed, even with a re-read queued", async () => {
+    const schema = freshSchema();
+    let held: ReturnType<typeof heldStore> | undefined;
+    const a = await instance(schema, "a", {
+      wrap: (store) => {
+        held = heldStore(store);
+        return held.store;
+      },
+    });
+    if (held === undefined) throw new Error("instance a was not wrapped");
+    const hold = held.holdNextRead();
+    const running = a.refresh();
+    await hold.reached;
+    const queued = a.refresh();
+    const closing = a.close();
+    const readsAtClose = held.reads();
+    hold.release();
+    await Promise.all([running, queued, closing]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(held.reads()).toBe(readsAtClose);
+  });
+});
+
+describe("the listening connection", () => {
+  it("is found dead and replaced when the network silently stops carrying it", async () => {
+    const server = new URL(TEST_DATABASE_URL);
+    const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    const schema = freshSchema();
+    const viaProxy = new URL(TEST_DATABASE_URL);
+    viaProxy.hostname = "127.0.0.1";
+    viaProxy.port = String(proxy.port);
+    const direct = await openDatabase({ url: TEST_DATABASE_URL, dataDir: "", schema });
+    const listening = await openDatabase({ url: viaProxy.toString(), dataDir: "", schema });
+    opened.push(direct, listening);
+    try {
+      const heard: string[] = [];
+      let reconnects = 0;
+      await listening.listen(
+        "revisions",
+        (payload) => heard.push(payload),
+        () => {
+          reconnects += 1;
+        },
+      );
+      await direct.notify("revisions", "1");
+      await expect.poll(() => heard, { timeout: 2000, interval: 10 }).toEqual(["1"]);
+
+      proxy.silence();
+      await direct.notify("revisions", "2");
+      // The heartbeat (every 5 s, 5 s to answer) finds the connection dead and listens again on a new one;
+      // what was sent meanwhile is lost, which onReconnect tells the listener, and what is sent next arrives.
+      await expect.poll(() => reconnects, { timeout: 15_000, interval: 50 }).toBe(1);
+      expect(heard).toEqual(["1"]);
+      await direct.notify("revisions", "3");
+      await expect.poll(() => heard, { timeout: 2000, interval: 10 }).toEqual(["1", "3"]);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
 });
