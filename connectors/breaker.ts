@@ -7,7 +7,10 @@
 // errors its filter excuses (a full semaphore, a caller's cancel), so upstream calls are timed around the
 // connector itself: only a call that reached the agency is ever reported. And its own bulkhead (`capacity`)
 // reports a full semaphore as a filtered error, which counts as a success in its rolling window and keeps a
-// failing agency's breaker closed; the bulkhead is therefore counted here, before opossum is asked.
+// failing agency's breaker closed; the bulkhead is therefore counted here, before opossum is asked. For the
+// same reason a half-open probe cut short by its caller (a cancel, a deadline shorter than the agency needed)
+// would close the breaker on an agency not shown to answer: such a probe counts as failed, and the breaker
+// waits its reset time again before the next one.
 import { EventEmitter } from "node:events";
 import type { JsonObject } from "@bufbuild/protobuf";
 import CircuitBreaker from "opossum";
@@ -15,7 +18,7 @@ import { EstelamError } from "../core/errors.ts";
 import type { Endpoint } from "../registry/catalogue.ts";
 import { shapeProblem } from "./answer-limits.ts";
 import type { Connector, ConnectorAnswer, ConnectorRequest } from "./connector.ts";
-import { abortedByCaller } from "./deadline.ts";
+import { abortError, abortedByCaller } from "./deadline.ts";
 
 export type BreakerState = "closed" | "open" | "half_open";
 
@@ -56,14 +59,49 @@ function codeOf(error: unknown): unknown {
   return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
 }
 
-/** Errors that say nothing about the agency's health. */
+/**
+ * Errors that say nothing about the agency's health: those the catalogue lays at the caller's or the
+ * gateway's door (a cancel, a request the binding cannot build), and a deadline that was the caller's own.
+ */
 function isNotAgencyFault(error: unknown, request: ConnectorRequest | undefined): boolean {
   if (!(error instanceof EstelamError)) return false;
-  if (error.reason === "CANCELLED") return true;
+  if (error.origin !== "agency") return true;
   return error.reason === "DEADLINE_EXCEEDED" && request !== undefined && abortedByCaller(request.signal);
 }
 
 const ROLLING_BUCKETS = 10;
+
+/**
+ * How long a connector may take to settle after its request's signal fired. One that takes longer (it ignores
+ * the signal) is left behind: the inquiry ends with the deadline's error and frees its place, so a careless
+ * connector cannot hold calls, the endpoint's concurrency or a registry revision for ever.
+ */
+const ABANDON_AFTER_MS = 250;
+
+function settledBySignal<T>(work: Promise<T>, signal: AbortSignal, agency: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      timer = setTimeout(() => reject(abortError(signal, agency)), ABANDON_AFTER_MS);
+    };
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
+  });
+}
 
 /**
  * One timer per bucket length turns the rolling windows of all breakers with that length (opossum's
@@ -116,7 +154,7 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
   const reached = async (request: ConnectorRequest, operation: unknown, check: ResultCheck | undefined): Promise<ConnectorAnswer> => {
     const started = performance.now();
     try {
-      const answer = bounded(await connector.call(request, operation), check);
+      const answer = bounded(await settledBySignal(connector.call(request, operation), request.signal, endpoint.agency), check);
       events.onUpstreamCall?.(endpoint.key, (performance.now() - started) / 1000, false);
       return answer;
     } catch (error) {
@@ -126,7 +164,7 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
   };
   let inFlight = 0;
   const rotator = rotatorFor(Math.floor(settings.rollingWindowMs / ROLLING_BUCKETS));
-  const breaker = new CircuitBreaker(reached, {
+  const breaker: CircuitBreaker<[ConnectorRequest, unknown, ResultCheck | undefined], ConnectorAnswer> = new CircuitBreaker(reached, {
     name: endpoint.key,
     // Deadlines are enforced per call through the request's abort signal, not by opossum's timer.
     timeout: false,
@@ -137,7 +175,7 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
     rollingCountBuckets: ROLLING_BUCKETS,
     rotateBucketController: rotator.emitter,
     enableSnapshots: false,
-    errorFilter: (error: unknown, request?: ConnectorRequest) => isNotAgencyFault(error, request),
+    errorFilter: (error: unknown, request?: ConnectorRequest): boolean => isNotAgencyFault(error, request) && !breaker.halfOpen,
   });
   let state: BreakerState = "closed";
   let openedAt = 0;

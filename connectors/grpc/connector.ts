@@ -17,6 +17,32 @@ import { type GrpcEndpointOptions, type GrpcOperation, LOADER_OPTIONS, type Stat
 const require = createRequire(import.meta.url);
 const REFLECTION_PROTO = join(dirname(require.resolve("@grpc/reflection/package.json")), "build/proto/grpc/reflection/v1/reflection.proto");
 const REFLECTION_METHOD = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+/**
+ * How long one reflection may take. It is shared by every call waiting for it, so it runs on its own clock,
+ * not on the first caller's: one caller giving up does not fail the others.
+ */
+const REFLECTION_TIMEOUT_MS = 10_000;
+/** A DEADLINE_EXCEEDED this close to the request's deadline is the request's own; earlier, the agency's answer. */
+const DEADLINE_SLACK_MS = 50;
+
+/** `work`, or the signal's reason as soon as it fires: the caller stops waiting, the work goes on for others. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
 
 const DEFAULT_MEANINGS: Readonly<Partial<Record<string, StatusMeaning>>> = {
   NOT_FOUND: "not_found",
@@ -163,14 +189,14 @@ export function createGrpcConnector(options: GrpcEndpointOptions, target: Connec
         : undefined;
   const describe = (signal: AbortSignal): Promise<Methods> => {
     if (described === undefined) {
-      const attempt = reflect(client, metadata(), signal);
+      const attempt = reflect(client, metadata(), AbortSignal.timeout(REFLECTION_TIMEOUT_MS));
       described = attempt;
       // A failed reflection is asked again by the next call.
       attempt.catch(() => {
         if (described === attempt) described = undefined;
       });
     }
-    return described;
+    return untilAborted(described, signal);
   };
 
   function statusAnswer(error: grpc.ServiceError, operation: GrpcOperation, request: ConnectorRequest): ConnectorAnswer {
@@ -220,7 +246,8 @@ export function createGrpcConnector(options: GrpcEndpointOptions, target: Connec
           (error, value) => {
             request.signal.removeEventListener("abort", onAbort);
             if (error !== null) {
-              // The gRPC deadline is the request's own: its signal fires at the same instant, and says whose.
+              // At the deadline, the gRPC deadline is the request's own: its signal fires at the same instant and
+              // says whose. Well before it, DEADLINE_EXCEEDED is the agency's own answer, mapped at once.
               const settle = (): void => {
                 try {
                   resolve(statusAnswer(error, operation, request));
@@ -228,7 +255,8 @@ export function createGrpcConnector(options: GrpcEndpointOptions, target: Connec
                   reject(e);
                 }
               };
-              if (error.code === grpc.status.DEADLINE_EXCEEDED && !request.signal.aborted) {
+              const atDeadline = request.deadline - Date.now() <= DEADLINE_SLACK_MS;
+              if (error.code === grpc.status.DEADLINE_EXCEEDED && !request.signal.aborted && atDeadline) {
                 const timer = setTimeout(settle, Math.max(0, request.deadline - Date.now()) + 50);
                 request.signal.addEventListener(
                   "abort",

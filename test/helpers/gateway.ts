@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { inject } from "vitest";
+import type { ConnectorKinds } from "../../connectors/kinds.ts";
 import { type RunningGateway, startGateway } from "../../gateway/app.ts";
 import { resolveConfig } from "../../gateway/config.ts";
 import { DEMO_API_KEY } from "../../gateway/demo-examples.ts";
@@ -70,6 +71,8 @@ export interface TestGateway {
 export interface TestGatewayOptions {
   /** Edits the demo documents before they seed the gateway's registry. */
   readonly editDocuments?: (documents: RegistryDocument[]) => void;
+  /** Connector kinds; defaults to the built-in ones. */
+  readonly kinds?: ConnectorKinds;
   /** `pglite` (default: an embedded database in a fresh folder) or `postgres` (a fresh schema on the test server). */
   readonly database?: "pglite" | "postgres";
   /** With `postgres`: this schema (shared with another gateway, not dropped on close) instead of a fresh one. */
@@ -128,6 +131,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       config,
       logger,
       registryVars: { ...agencies.vars },
+      kinds: options.kinds,
       defaultMetrics: options.defaultMetrics ?? false,
     });
   } catch (error) {

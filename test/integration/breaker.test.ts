@@ -2,9 +2,12 @@
 // agency, a half-open probe closes it once the agency recovers; business answers and callers' own short
 // deadlines never trip it; and one failing or hanging agency does not hold up inquiries to the others.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { ConnectorFactory } from "../../connectors/connector.ts";
+import { builtInConnectorKinds, createConnectorKinds } from "../../connectors/kinds.ts";
 import { Code } from "../../core/errors.ts";
 import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
-import { findDocument, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { createInquiryClient } from "../helpers/client.ts";
+import { findDocument, KEYS, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const RESET_MS = 700;
 const WINDOW_MS = 1000;
@@ -14,6 +17,23 @@ beforeAll(async () => {
   t = await startTestGateway({
     editDocuments(documents) {
       findDocument(documents, "Endpoint", "nocr/main").spec.breaker = {
+        volumeThreshold: 4,
+        errorThresholdPercentage: 50,
+        resetTimeoutMs: RESET_MS,
+        rollingWindowMs: 60_000,
+        maxConcurrent: 20,
+      };
+      // A binding whose path needs a parameter the inquiry type leaves optional: asked without it, the
+      // gateway cannot build the request, which is no fault of the agency's.
+      const passportType = findDocument(documents, "InquiryType", "passport.passport-status.v1").spec as {
+        params: { properties: Record<string, unknown> };
+      };
+      passportType.params.properties.series = { type: "string", pattern: "^[A-Z]$" };
+      const passportBinding = findDocument(documents, "Binding", "passport.passport-status.v1").spec as {
+        endpoints: Array<{ operation: { path: string } }>;
+      };
+      for (const e of passportBinding.endpoints) e.operation.path = "/citizens/{national_code}/passport?series={series}";
+      findDocument(documents, "Endpoint", "passport/main").spec.breaker = {
         volumeThreshold: 4,
         errorThresholdPercentage: 50,
         resetTimeoutMs: RESET_MS,
@@ -129,6 +149,40 @@ describe("circuit breaker per agency endpoint", () => {
     expect(!next.ok && next.status.reason).toBe("BREAKER_OPEN");
   });
 
+  it("stays open when the half-open probe is cut short by its caller's own deadline", async () => {
+    t.agencies.faults.set({ agency: "nocr", mode: "error" });
+    for (let i = 0; i < 5; i++) await t.client.inquire(identity);
+    expect(await breakerState("nocr/main")).toBe("open");
+    // The agency now hangs; the first caller after the reset time has a short deadline of its own.
+    t.agencies.faults.set({ agency: "nocr", mode: "hang" });
+    await new Promise((r) => setTimeout(r, RESET_MS + 100));
+    const probe = await t.client.inquire(identity, { deadlineMs: 80 });
+    expect(!probe.ok && probe.status.code).toBe(Code.DEADLINE_EXCEEDED);
+    // The probe showed nothing about the agency: the others still fail fast instead of waiting on it.
+    expect(await breakerState("nocr/main")).toBe("open");
+    const next = await t.client.inquire(identity, { deadlineMs: 3000 });
+    expect(!next.ok && next.status.reason).toBe("BREAKER_OPEN");
+  });
+
+  it("is not tripped by requests the gateway cannot build for the agency", async () => {
+    const office = createInquiryClient(t.gateway.grpcAddress, KEYS.counterOffice);
+    try {
+      const passport = {
+        inquiryType: "passport.passport-status.v1",
+        params: { national_code: "0012345679" },
+        purpose: "counter.service-request",
+        endUser: "desk-3",
+      };
+      for (let i = 0; i < 8; i++) {
+        const outcome = await office.inquire(passport);
+        expect(!outcome.ok && outcome.status.reason).toBe("INTERNAL");
+      }
+      expect(await breakerState("passport/main")).toBe("closed");
+    } finally {
+      office.close();
+    }
+  });
+
   it("is not tripped by business answers", async () => {
     for (let i = 0; i < 12; i++) {
       const outcome = await t.client.inquire({ ...identity, params: { national_code: "9990000001", birth_date: "1360/01/01" } });
@@ -173,5 +227,54 @@ describe("isolation", () => {
     expect(nocrSettled).toBe(0);
     const results = await Promise.all(hanging);
     expect(results.every((o) => !o.ok && o.status.code === Code.DEADLINE_EXCEEDED)).toBe(true);
+  });
+});
+
+describe("a connector that ignores its request's deadline", () => {
+  // The built-in http-json kind, but calling the agency without the request's signal: it waits however long
+  // the agency takes. (The conformance kit fails such a connector; the gateway must survive one anyway.)
+  function carelessKinds() {
+    const builtIn = builtInConnectorKinds();
+    const http = builtIn.get("http-json") as ConnectorFactory;
+    const careless: ConnectorFactory = {
+      ...http,
+      kind: "careless-http",
+      create(options, target) {
+        const c = http.create(options, target);
+        return {
+          ...c,
+          kind: "careless-http",
+          call: (request, operation) => c.call({ ...request, signal: new AbortController().signal }, operation),
+        };
+      },
+    };
+    return createConnectorKinds([...builtIn.names().map((n) => builtIn.get(n) as ConnectorFactory), careless]);
+  }
+
+  let g: TestGateway | undefined;
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  it("ends the inquiry at its deadline and frees the endpoint's place for the next", async () => {
+    g = await startTestGateway({
+      kinds: carelessKinds(),
+      audit: "journal",
+      editDocuments(documents) {
+        const endpoint = findDocument(documents, "Endpoint", "nocr/main");
+        endpoint.spec.kind = "careless-http";
+        endpoint.spec.breaker = { maxConcurrent: 2 };
+      },
+    });
+    g.agencies.faults.set({ agency: "nocr", mode: "ok", latencyMs: 5_000 });
+    const started = performance.now();
+    const slow = await Promise.all([g.client.inquire(identity, { deadlineMs: 200 }), g.client.inquire(identity, { deadlineMs: 200 })]);
+    for (const outcome of slow) expect(!outcome.ok && outcome.status.code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    // A second later both places are free again, although the agency has not answered either call yet.
+    g.agencies.faults.reset();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const next = await g.client.inquire(identity, { deadlineMs: 3_000 });
+    expect(next.ok ? next.response.answer : next.status.reason).toBe(Answer.FOUND);
   });
 });

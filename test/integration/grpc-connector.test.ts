@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Connector, ConnectorRequest } from "../../connectors/connector.ts";
+import { startUpstreamDeadline } from "../../connectors/deadline.ts";
 import { grpcConnector } from "../../connectors/grpc/index.ts";
 import { EstelamError } from "../../core/errors.ts";
 import { GRPC_PROTO_FILES } from "../../simulators/demo-agencies/grpc/face.ts";
@@ -108,6 +109,39 @@ describe("the grpc connector", () => {
     const e = await failure(connector({ address: agencies.grpcAddress, metadata: TOKEN }).ask({ national_code: "0012345679" }));
     agencies.faults.reset();
     expect(e.reason).toBe("AGENCY_UNAVAILABLE");
+  });
+
+  it("an agency's own early DEADLINE_EXCEEDED is answered at once, not held until the request's deadline", async () => {
+    agencies.faults.set({ agency: "welfare", mode: "error", grpcStatus: "DEADLINE_EXCEEDED" });
+    try {
+      const { c, ask } = connector({ address: agencies.grpcAddress, metadata: TOKEN });
+      await c.warm?.(AbortSignal.timeout(2_000));
+      const started = performance.now();
+      const e = await failure(ask({ national_code: "0012345679" }, 2_500));
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(e.reason).toBe("AGENCY_UNAVAILABLE");
+      expect(e.message).toMatch(/DEADLINE_EXCEEDED/);
+    } finally {
+      agencies.faults.reset();
+    }
+  });
+
+  it("one caller giving up does not fail the others waiting for the same reflection", async () => {
+    const e = grpcConnector.validateEndpoint({ address: agencies.grpcAddress, metadata: TOKEN }, "spec.options");
+    const o = grpcConnector.validateOperation(DECILE, "operation");
+    if (!e.ok || !o.ok) throw new Error("invalid test options");
+    const c = grpcConnector.create(e.options, { agency: "welfare", endpoint: "main" });
+    open.push(c);
+    // Not warmed: the first call asks for reflection, and the second waits for the same answer.
+    const impatient = new AbortController();
+    const deadline = startUpstreamDeadline(3_000, undefined, impatient.signal);
+    const first = c.call({ ...request({ national_code: "0012345679" }, 3_000), signal: deadline.signal }, o.options);
+    const second = c.call(request({ national_code: "0012345679" }, 3_000), o.options);
+    impatient.abort(new EstelamError("CANCELLED", "the caller cancelled"));
+    const [gaveUp, patient] = await Promise.allSettled([first, second]);
+    deadline.dispose();
+    expect(gaveUp.status === "rejected" && (gaveUp.reason as EstelamError).reason).toBe("CANCELLED");
+    expect(patient.status === "fulfilled" ? patient.value : patient.reason).toMatchObject({ answer: "found" });
   });
 
   it("an agency that is not listening → AGENCY_UNAVAILABLE, said plainly", async () => {
