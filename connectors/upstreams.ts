@@ -39,20 +39,19 @@ export interface Upstreams {
   /** Lets go of the connections `snapshot` held; those no other snapshot holds are closed. */
   retire(snapshot: RegistrySnapshot): void;
   /**
-   * The route to call first for a binding: among its connected endpoints whose breaker is not open, one of
-   * the best priority, drawn by weight; when every breaker is open, the first connected one (which then
-   * fails fast).
+   * Every connected route of a binding in the order to try them, drawn afresh at each call: those whose
+   * breaker is not open first, the best priority first and within it drawn by weight; open ones last (they
+   * fail fast).
    */
-  select(binding: Binding): Selected | undefined;
-  /** Every connected route of a binding in the order `call` tries them. */
   candidates(binding: Binding): readonly Selected[];
   /**
-   * Asks a binding's endpoints: load spread by weight among the best priority, failover to the next one
-   * when an endpoint is unreachable, saturated or its breaker is open (and the deadline still allows).
-   * `onAttempt` hears each route as it is tried; the last one heard is the one that answered or failed.
+   * Asks the routes of `candidates` in turn: the first, then the next when one is unreachable, saturated or
+   * its breaker is open (and the deadline still allows). The caller passes the same order it drew, so what it
+   * charged to the first route is what is called first. `onAttempt` hears each route as it is tried; the last
+   * one heard is the one that answered or failed.
    */
   call(
-    binding: Binding,
+    routes: readonly Selected[],
     request: ConnectorRequest,
     check: ResultCheck | undefined,
     onAttempt?: (route: Route) => void,
@@ -178,15 +177,11 @@ export function createUpstreams(options: UpstreamsOptions): Upstreams {
       held.delete(snapshot);
       letGo(connections);
     },
-    select(binding) {
-      return candidates(binding)[0];
-    },
     candidates,
-    async call(binding, request, check, onAttempt) {
-      const tried = candidates(binding);
-      if (tried.length === 0) throw new EstelamError("NO_ROUTE", `no endpoint of '${binding.inquiryType}' is connected`);
+    async call(routes, request, check, onAttempt) {
+      if (routes.length === 0) throw new EstelamError("NO_ROUTE", `no endpoint of '${request.inquiryType}' is connected`);
       let last: unknown;
-      for (const { route, breaker } of tried) {
+      for (const { route, breaker } of routes) {
         // Out of time or cancelled: no further endpoint is tried.
         if (request.signal.aborted) throw last ?? abortError(request.signal, route.endpoint.agency);
         onAttempt?.(route);

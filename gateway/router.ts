@@ -18,7 +18,9 @@ export function createRouter(upstreams: Upstreams, fairShare?: FairShare): Inqui
     if (binding === undefined) throw new EstelamError("NO_ROUTE", `no agency answers '${type.id}' online yet`, { agency: type.agency });
     if (ctx.snapshot.agencies.get(type.agency)?.status === "suspended")
       throw new EstelamError("NO_ROUTE", `agency '${type.agency}' is suspended`, { agency: type.agency });
-    const first = upstreams.select(binding);
+    // One draw of the routes: the first is charged to the asking agency's fair share and called first.
+    const routes = upstreams.candidates(binding);
+    const first = routes[0];
     if (first === undefined) throw new EstelamError("NO_ROUTE", `no endpoint of '${type.id}' is connected`, { agency: type.agency });
     ctx.route = first.route;
 
@@ -38,7 +40,7 @@ export function createRouter(upstreams: Upstreams, fairShare?: FairShare): Inqui
     try {
       // Spread over the binding's endpoints, failing over when one is down; the route that answered is recorded.
       return await upstreams.call(
-        binding,
+        routes,
         {
           inquiryId: ctx.inquiryId,
           inquiryType: type.id,

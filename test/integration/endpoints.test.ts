@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Answer } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import type { RegistryDocument } from "../../registry/documents.ts";
 import { type DemoAgencies, startDemoAgencies } from "../../simulators/demo-agencies/server.ts";
-import { findDocument, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { findDocument, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 let t: TestGateway;
 let second: DemoAgencies;
@@ -80,6 +80,31 @@ describe("a binding with several endpoints", () => {
     expect(main / 200).toBeGreaterThan(0.6);
     expect(main / 200).toBeLessThan(0.9);
     expect(received(backup)).toBe(0);
+  });
+
+  it("charges each inquiry to the fair share of the site it is sent to", async () => {
+    // Slow sites, so that the inquiries are all in flight at once when counted.
+    t.agencies.faults.set({ agency: "nocr", mode: "ok", latencyMs: 1_500 });
+    second.faults.set({ agency: "nocr", mode: "ok", latencyMs: 1_500 });
+    t.agencies.resetStats();
+    second.resetStats();
+    try {
+      const asked = Array.from({ length: 24 }, () => t.client.inquire(IDENTITY));
+      await expect.poll(() => received(t.agencies) + received(second), { timeout: 1_200, interval: 10 }).toBe(24);
+      const samples = await scrapeMetrics(t.gateway);
+      const charged = (endpoint: string) =>
+        samples.find(
+          (s) => s.name === "estelam_requester_in_flight" && s.labels.endpoint === endpoint && s.labels.requester === "demo-bank",
+        )?.value ?? 0;
+      expect({ main: charged("nocr/main"), second: charged("nocr/second-site") }).toEqual({
+        main: received(t.agencies),
+        second: received(second),
+      });
+      for (const outcome of await Promise.all(asked)) expect(outcome.ok).toBe(true);
+    } finally {
+      t.agencies.faults.reset();
+      second.faults.reset();
+    }
   });
 
   it("fails over when a site is down: every caller is answered, and only that site's breaker opens", async () => {
