@@ -149,6 +149,14 @@ export function refuseStream(stream: ServerHttp2Stream, error: EstelamError | Ou
 }
 
 /**
+ * Calls to services open to anyone (health, reflection: no credential, so counted per peer address) have a
+ * budget of their own, apart from the one credentialed calls share: a health Watch stays open as long as its
+ * caller likes, and without this a few addresses holding such streams would fill the process's calls in
+ * flight and refuse every inquiry.
+ */
+export const OPEN_CALLS = { maxInFlight: 256, maxInFlightPerPeer: 16 } as const;
+
+/**
  * Installs the guard on a grpc-js server before it binds. Throws when grpc-js no longer has the hooks it
  * relies on, so an upgrade that removes them is caught by the tests, not by an attacker.
  */
@@ -164,6 +172,7 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
 
   let connections = 0;
   let inFlight = 0;
+  let openInFlight = 0;
   let shedding = false;
   const perCaller = new Map<string, number>();
   /** Streams whose request message has not arrived yet, with their admission timers. */
@@ -253,7 +262,8 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
   const refuse = (stream: ServerHttp2Stream, path: string, error: EstelamError, headers?: OutgoingHttpHeaders): void => {
     events.onRefused?.(error.reason);
     events.onRefusedCall?.(path, lookup.call(server, path)?.type, error.code);
-    strike(stream);
+    // The gateway's own overload is no misbehaviour of the caller's: a caller retrying as told is not struck.
+    if (error.reason !== "OVERLOADED") strike(stream);
     refuseStream(stream, headers ?? error);
   };
   // Load shedding must cost next to nothing: its answers are encoded once.
@@ -264,25 +274,36 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
   const shortOfMemory = overloadedAnswer("the gateway is short of memory and sheds new calls");
   const processFull = overloadedAnswer(`the gateway already serves ${limits.maxInFlight} calls`);
   const callerFull = overloadedAnswer(`this caller already has ${limits.maxInFlightPerCaller} calls in flight`);
+  const openFull = overloadedAnswer(`the gateway already serves ${OPEN_CALLS.maxInFlight} calls without a credential`);
+  const peerOpenFull = overloadedAnswer(`this address already has ${OPEN_CALLS.maxInFlightPerPeer} calls without a credential in flight`);
 
   const guarded: StreamHandler = function guardedStreamHandler(this: unknown, extra, stream, headers) {
     stream.once("error", () => undefined);
     if (!fast) startSampling();
     const path = String(headers[http2.HTTP2_HEADER_PATH] ?? "");
     if (shedding) return refuse(stream, path, ...shortOfMemory);
-    if (inFlight >= limits.maxInFlight) return refuse(stream, path, ...processFull);
     // A path nobody serves is answered UNIMPLEMENTED at once by grpc-js; only served ones are admitted.
     const kind = lookup.call(server, path)?.type;
     let caller = `peer ${stream.session?.socket?.remoteAddress ?? "unknown"}`;
+    let open = false;
     if (kind !== undefined && admit !== undefined) {
       const admission = admit(path, headers, stream);
       if (admission instanceof EstelamError) return refuse(stream, path, admission);
       if (admission !== undefined) caller = admission;
+      else open = true;
     }
+    if (open) caller = `open ${caller}`;
     const held = perCaller.get(caller) ?? 0;
-    if (held >= limits.maxInFlightPerCaller) return refuse(stream, path, ...callerFull);
+    if (open) {
+      if (openInFlight >= OPEN_CALLS.maxInFlight) return refuse(stream, path, ...openFull);
+      if (held >= OPEN_CALLS.maxInFlightPerPeer) return refuse(stream, path, ...peerOpenFull);
+      openInFlight += 1;
+    } else {
+      if (inFlight >= limits.maxInFlight) return refuse(stream, path, ...processFull);
+      if (held >= limits.maxInFlightPerCaller) return refuse(stream, path, ...callerFull);
+      inFlight += 1;
+    }
     perCaller.set(caller, held + 1);
-    inFlight += 1;
     const timer = setTimeout(() => resetPending(stream, "admission_timeout"), limits.admissionMs);
     timer.unref();
     pending.set(stream, timer);
@@ -295,7 +316,8 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
         strike(stream);
       }
       admitted(stream);
-      inFlight -= 1;
+      if (open) openInFlight -= 1;
+      else inFlight -= 1;
       const left = (perCaller.get(caller) ?? 1) - 1;
       if (left === 0) perCaller.delete(caller);
       else perCaller.set(caller, left);
@@ -331,7 +353,7 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
 
   return {
     connections: () => connections,
-    inFlight: () => inFlight,
+    inFlight: () => inFlight + openInFlight,
     shedding: () => shedding,
     close() {
       closed = true;

@@ -220,3 +220,71 @@ describe("shedding", () => {
     }
   });
 });
+
+describe("budgets that one kind of caller cannot spend for another", () => {
+  let g: TestGateway | undefined;
+  beforeAll(async () => {
+    g = await startTestGateway({
+      audit: "journal",
+      env: { ESTELAM_GRPC_MAX_IN_FLIGHT: "8", ESTELAM_GRPC_MAX_IN_FLIGHT_PER_CALLER: "1", ESTELAM_GRPC_MAX_STRIKES_PER_CONNECTION: "5" },
+    });
+  });
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  /** Opens a health Watch without a credential; says whether it is watching or how it was refused. */
+  function watch(s: ClientHttp2Session): Promise<string> {
+    return new Promise((resolve) => {
+      const stream = s.request(
+        { ":method": "POST", ":path": "/grpc.health.v1.Health/Watch", "content-type": "application/grpc", te: "trailers" },
+        { endStream: false },
+      );
+      stream.on("error", () => undefined);
+      stream.on("response", (h) => {
+        if (h["grpc-status"] !== undefined) resolve(`refused ${String(h["grpc-status"])}`);
+      });
+      stream.once("data", () => resolve("watching"));
+      stream.on("close", () => resolve(`closed ${stream.rstCode}`));
+      stream.end(grpcFrame(new Uint8Array(0)));
+    });
+  }
+
+  it("health Watch streams held open without a credential do not keep inquiries out", async () => {
+    if (g === undefined) throw new Error("no gateway");
+    const s = await new Promise<ClientHttp2Session>((resolve, reject) => {
+      const c = connect(`http://${g?.gateway.grpcAddress}`);
+      c.once("remoteSettings", () => resolve(c));
+      c.once("error", reject);
+    });
+    try {
+      const watches = await Promise.all(Array.from({ length: 20 }, () => watch(s)));
+      // Sixteen per address, apart from the eight calls in flight the credentialed callers share.
+      expect(watches.filter((w) => w === "watching")).toHaveLength(16);
+      expect(watches.filter((w) => w !== "watching")).toEqual(Array.from({ length: 4 }, () => `refused ${Code.RESOURCE_EXHAUSTED}`));
+      const answered = await g.client.inquire(address);
+      expect(answered.ok ? answered.response.responder : answered.status.reason).toBe("post");
+    } finally {
+      s.destroy();
+    }
+  });
+
+  it("does not close the connection of a caller refused OVERLOADED again and again, so its admitted calls are answered", async () => {
+    if (g === undefined) throw new Error("no gateway");
+    g.agencies.faults.set({ agency: "post", mode: "ok", latencyMs: 400 });
+    const bank = createInquiryClient(g.gateway.grpcAddress, KEYS.demoBank);
+    try {
+      // One call in flight per caller: the first is admitted, the eleven others are refused, far more than
+      // the five strikes after which a misbehaving connection is closed.
+      const outcomes = await Promise.all(Array.from({ length: 12 }, () => bank.inquire(address)));
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+      expect(outcomes.filter((o) => !o.ok).map((o) => !o.ok && o.status.reason)).toEqual(Array.from({ length: 11 }, () => "OVERLOADED"));
+      g.agencies.faults.reset();
+      const again = await bank.inquire(address);
+      expect(again.ok).toBe(true);
+    } finally {
+      g.agencies.faults.reset();
+      bank.close();
+    }
+  });
+});
