@@ -51,9 +51,14 @@ interface Bucket {
 interface DailyLease {
   day: string;
   left: number;
-  exhausted: boolean;
+  /** The day's quota is used up, under this `perDay` (a grant changed since may allow more). */
+  exhausted: number | undefined;
+  /** The store failed: until then the daily quota is not enforced, and the store is not asked again. */
+  unenforcedUntil: number;
   /** One lease request at a time per grant. */
   taking: Promise<void> | undefined;
+  /** Resolves when the request under way has taken longer than an inquiry waits for it. */
+  patience: Promise<void> | undefined;
 }
 
 const TEHRAN_DAY = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tehran", year: "numeric", month: "2-digit", day: "2-digit" });
@@ -69,6 +74,11 @@ export function msUntilTehranMidnight(ms: number): number {
   const day = 86_400_000;
   return day - ((ms + offset) % day);
 }
+
+/** How long the daily quota goes unenforced after the store failed to answer, before it is asked again. */
+const STORE_FAILURE_PAUSE_MS = 1_000;
+/** How long an inquiry waits for the store's answer before it goes through unenforced (a hanging store). */
+const STORE_PATIENCE_MS = 500;
 
 function leaseSize(perDay: number): number {
   return perDay <= 1000 ? 1 : Math.min(1000, Math.floor(perDay / 1000));
@@ -121,25 +131,32 @@ export function createQuotas(options: QuotasOptions): Quotas {
     const day = tehranDay(now());
     let lease = leases.get(key);
     if (lease === undefined || lease.day !== day) {
-      lease = { day, left: 0, exhausted: false, taking: undefined };
+      lease = { day, left: 0, exhausted: undefined, unenforcedUntil: 0, taking: undefined, patience: undefined };
       leases.set(key, lease);
     }
     const current = lease;
-    while (current.left === 0 && !current.exhausted) {
-      current.taking ??= (async () => {
-        try {
-          const got = await store.takeDaily(key, day, leaseSize(perDay), perDay);
-          if (got === 0) current.exhausted = true;
-          current.left += got;
-        } catch (error) {
-          events.onStoreError?.(error as Error);
-          // The store is away: the daily quota is not enforced meanwhile.
-          current.left += 1;
-        } finally {
-          current.taking = undefined;
-        }
-      })();
-      await current.taking;
+    if (current.exhausted !== undefined && current.exhausted !== perDay) current.exhausted = undefined;
+    while (current.left === 0 && current.exhausted === undefined) {
+      // The store failed, or is slower than an inquiry waits: the daily quota is not enforced meanwhile, and
+      // every waiting inquiry goes through at once (not one per attempt, each as slow as the store's time-out).
+      if (now() < current.unenforcedUntil) return true;
+      if (current.taking === undefined) {
+        current.patience = new Promise((r) => setTimeout(r, STORE_PATIENCE_MS).unref());
+        current.taking = (async () => {
+          try {
+            const got = await store.takeDaily(key, day, leaseSize(perDay), perDay);
+            if (got === 0) current.exhausted = perDay;
+            current.left += got;
+          } catch (error) {
+            events.onStoreError?.(error as Error);
+            current.unenforcedUntil = now() + STORE_FAILURE_PAUSE_MS;
+          } finally {
+            current.taking = undefined;
+          }
+        })();
+      }
+      const answered = await Promise.race([current.taking.then(() => true), (current.patience ?? Promise.resolve()).then(() => false)]);
+      if (!answered) return true;
     }
     if (current.left === 0) return false;
     current.left -= 1;

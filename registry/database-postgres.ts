@@ -173,15 +173,24 @@ export async function openPostgresDatabase(options: { readonly url: string; read
     transaction: (body) =>
       track(async () => {
         const client = await pool.connect();
+        // A checked-out connection has no listener of the pool's: one that drops mid-transaction would throw
+        // its error event out of the process. The statement under way fails with it instead.
+        let dropped: Error | undefined;
+        const onError = (error: Error): void => {
+          dropped = error;
+        };
+        client.on("error", onError);
         try {
           await client.query("begin");
           const result = await body(wrap(client));
           await client.query("commit");
+          client.off("error", onError);
           client.release();
           return result;
         } catch (error) {
-          await client.query("rollback").catch(() => undefined);
-          client.release(connectionTrouble(error) ? (error as Error) : undefined);
+          if (dropped === undefined) await client.query("rollback").catch(() => undefined);
+          client.off("error", onError);
+          client.release(dropped ?? (connectionTrouble(error) ? (error as Error) : undefined));
           throw error;
         }
       }),

@@ -2,10 +2,13 @@
 // QUOTA_EXCEEDED and a retry hint, before the agency is asked, and counted per asking agency in /metrics.
 // The daily quota holds across two gateway instances sharing one PostgreSQL schema.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRegistryClient } from "../../cli/registry-client.ts";
 import { Code } from "../../core/errors.ts";
 import { msUntilTehranMidnight, tehranDay } from "../../gateway/quotas.ts";
 import type { RegistryDocument } from "../../registry/documents.ts";
-import { findDocument, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { demoDocuments, findDocument, KEYS, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { TEST_DATABASE_URL } from "../helpers/postgres.ts";
+import { startTcpProxy } from "../helpers/tcp-proxy.ts";
 
 const address = {
   inquiryType: "post.address-by-postcode.v1",
@@ -128,4 +131,61 @@ describe("grant quotas on one instance (embedded database)", () => {
       (await scrapeMetrics(t.gateway)).find((s) => s.name === "estelam_quota_admitted_total" && s.labels.requester === "demo-bank")?.value,
     ).toBe(2);
   });
+});
+
+describe("a daily quota changed or unreachable during the day", () => {
+  it("takes a raised perDay at once, on an instance that had used up the old one", async () => {
+    const t = await startTestGateway({ audit: "journal", editDocuments: withQuotas });
+    const admin = createRegistryClient(t.gateway.grpcAddress, KEYS.admin);
+    try {
+      for (let i = 0; i < 5; i++) expect((await t.client.inquire(identity)).ok).toBe(true);
+      const refused = await t.client.inquire(identity);
+      expect(!refused.ok && refused.status.reason).toBe("QUOTA_EXCEEDED");
+
+      const grant = (await demoDocuments()).find(
+        (d) => d.content.kind === "Grant" && (d.content.metadata as { name?: string }).name === "demo-bank/nocr.identity-match.v1",
+      );
+      if (grant === undefined) throw new Error("the demo documents lack the grant");
+      (grant.content.spec as { quota?: unknown }).quota = { perDay: 7 };
+      const applied = await admin.apply({
+        documents: [{ source: "raise.yaml", content: grant.content }],
+        message: "raise the daily quota",
+      });
+      if (!applied.ok) throw new Error(applied.status.message);
+
+      const after = [];
+      for (let i = 0; i < 3; i++) after.push(await t.client.inquire(identity));
+      expect(after.map((o) => (o.ok ? "answered" : o.status.reason))).toEqual(["answered", "answered", "QUOTA_EXCEEDED"]);
+    } finally {
+      admin.close();
+      await t.close();
+    }
+  });
+
+  it("lets inquiries through at once, unenforced, while the quota database hangs", async () => {
+    const server = new URL(TEST_DATABASE_URL);
+    const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    const viaProxy = new URL(TEST_DATABASE_URL);
+    viaProxy.hostname = "127.0.0.1";
+    viaProxy.port = String(proxy.port);
+    const t = await startTestGateway({
+      audit: "journal",
+      database: "postgres",
+      databaseUrl: viaProxy.toString(),
+      editDocuments: withQuotas,
+      env: { ESTELAM_AUDIT_INDEX: "false" },
+    });
+    try {
+      expect((await t.client.inquire(identity)).ok).toBe(true);
+      // Every connection the gateway holds to the database stops carrying bytes, without closing.
+      proxy.silence();
+      const started = performance.now();
+      const outcomes = await Promise.all(Array.from({ length: 6 }, () => t.client.inquire(identity, { deadlineMs: 5_000 })));
+      expect(outcomes.map((o) => (o.ok ? "answered" : o.status.reason))).toEqual(Array.from({ length: 6 }, () => "answered"));
+      expect(performance.now() - started).toBeLessThan(3_000);
+    } finally {
+      await proxy.close();
+      await t.close();
+    }
+  }, 30_000);
 });
