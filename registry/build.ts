@@ -568,8 +568,14 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
     endpoints,
     bindings,
     credentialByKeySha256: (hash) => credentialsByHash.get(hash),
-    credentialByCertificate: (subject, sha256Hex) =>
-      credentialsByFingerprint.get(sha256Hex.toLowerCase()) ?? credentialsBySubject.get(subject),
+    // A credential that names both the subject and the fingerprint accepts only a certificate with both.
+    credentialByCertificate(subject, sha256Hex) {
+      const pinned = credentialsByFingerprint.get(sha256Hex.toLowerCase());
+      if (pinned !== undefined)
+        return pinned.certificate?.subject === undefined || pinned.certificate.subject === subject ? pinned : undefined;
+      const named = credentialsBySubject.get(subject);
+      return named?.certificate?.sha256Fingerprint === undefined ? named : undefined;
+    },
     grant: (requester, subUnit, inquiryType) =>
       (subUnit === undefined ? undefined : grants.get(grantKey(requester, subUnit, inquiryType))) ??
       grants.get(grantKey(requester, undefined, inquiryType)),

@@ -4,7 +4,7 @@
 // unknown CA never complete the handshake; one the registry stops naming is refused with CREDENTIAL_INVALID
 // from the next revision on; an API key is refused even over TLS.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -30,6 +30,12 @@ beforeAll(async () => {
   execFileSync("bash", [DEV_CA, trusted, "demo-bank", "counter-office", "revoked-office", "old-bank:expired"]);
   execFileSync("bash", [DEV_CA, rogue, "demo-bank"]);
   const fingerprint = readFileSync(join(trusted, "counter-office.fingerprint"), "utf8").trim();
+  // Two certificates of the same subject from the same CA: the first is pinned by fingerprint as well.
+  execFileSync("bash", [DEV_CA, trusted, "pinned-office"]);
+  for (const ext of ["crt", "key", "fingerprint"])
+    copyFileSync(join(trusted, `pinned-office.${ext}`), join(trusted, `pinned-first.${ext}`));
+  execFileSync("bash", [DEV_CA, trusted, "pinned-office"]);
+  const pinned = readFileSync(join(trusted, "pinned-first.fingerprint"), "utf8").trim();
   t = await startTestGateway({
     audit: "journal",
     env: {
@@ -44,6 +50,7 @@ beforeAll(async () => {
         credential("counter-office/cert", { sha256Fingerprint: fingerprint }),
         credential("tax-office/revoked-office-cert", { subject: "CN=revoked-office,O=Estelam Dev" }),
         credential("demo-bank/old", { subject: "CN=old-bank,O=Estelam Dev" }),
+        credential("counter-office/pinned", { subject: "CN=pinned-office,O=Estelam Dev", sha256Fingerprint: pinned }),
       );
     },
   });
@@ -114,6 +121,14 @@ describe("mutual TLS", () => {
       endUser: "clerk-1",
     });
     expect(!denied.ok && denied.status.reason).toBe("ACCESS_DENIED");
+  });
+
+  it("accepts a credential that names both subject and fingerprint only for the certificate with both", async () => {
+    const first = await inquire(clientFor(trusted, trusted, "pinned-first"), address);
+    expect(first.ok && first.response.answer).toBe(Answer.FOUND);
+    // Same subject, same CA, another key: not the pinned certificate.
+    const other = await inquire(clientFor(trusted, trusted, "pinned-office"), address);
+    expect(!other.ok && other.status.reason).toBe("CREDENTIAL_INVALID");
   });
 
   it("never completes the handshake with an expired certificate", async () => {
