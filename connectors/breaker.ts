@@ -18,7 +18,7 @@ import { EstelamError } from "../core/errors.ts";
 import type { Endpoint } from "../registry/catalogue.ts";
 import { shapeProblem } from "./answer-limits.ts";
 import type { Connector, ConnectorAnswer, ConnectorRequest } from "./connector.ts";
-import { abortError, abortedByCaller } from "./deadline.ts";
+import { abortError, abortedByCaller, settleBy } from "./deadline.ts";
 
 export type BreakerState = "closed" | "open" | "half_open";
 
@@ -78,31 +78,6 @@ const ROLLING_BUCKETS = 10;
  */
 const ABANDON_AFTER_MS = 250;
 
-function settledBySignal<T>(work: Promise<T>, signal: AbortSignal, agency: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = (): void => {
-      timer = setTimeout(() => reject(abortError(signal, agency)), ABANDON_AFTER_MS);
-    };
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        done();
-        resolve(value);
-      },
-      (error: unknown) => {
-        done();
-        reject(error);
-      },
-    );
-  });
-}
-
 /**
  * One timer per bucket length turns the rolling windows of all breakers with that length (opossum's
  * `rotateBucketController`), instead of one timer per breaker, each waking an idle gateway once a second.
@@ -154,7 +129,15 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
   const reached = async (request: ConnectorRequest, operation: unknown, check: ResultCheck | undefined): Promise<ConnectorAnswer> => {
     const started = performance.now();
     try {
-      const answer = bounded(await settledBySignal(connector.call(request, operation), request.signal, endpoint.agency), check);
+      const answer = bounded(
+        await settleBy(
+          connector.call(request, operation),
+          request.signal,
+          () => abortError(request.signal, endpoint.agency),
+          ABANDON_AFTER_MS,
+        ),
+        check,
+      );
       events.onUpstreamCall?.(endpoint.key, (performance.now() - started) / 1000, false);
       return answer;
     } catch (error) {

@@ -85,3 +85,34 @@ export function abortedByCaller(signal: AbortSignal): boolean {
   const cause = abortCause(signal);
   return cause !== undefined && (cause.kind === "cancelled" || cause.source === "caller");
 }
+
+/**
+ * `work`'s outcome; or, once `signal` has fired and `afterMs` more have passed without it, the error
+ * `abandoned()` gives. The caller stops waiting; the work itself goes on (for others sharing it, or until a
+ * careless connector gives up on its own).
+ */
+export function settleBy<T>(work: Promise<T>, signal: AbortSignal, abandoned: () => unknown, afterMs = 0): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      if (afterMs === 0) reject(abandoned());
+      else timer = setTimeout(() => reject(abandoned()), afterMs);
+    };
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
+  });
+}

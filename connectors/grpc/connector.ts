@@ -10,7 +10,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { EstelamError } from "../../core/errors.ts";
 import { shapeProblem } from "../answer-limits.ts";
 import type { Connector, ConnectorAnswer, ConnectorRequest, ConnectorTarget } from "../connector.ts";
-import { abortError } from "../deadline.ts";
+import { abortError, settleBy } from "../deadline.ts";
 import { fillValue, isJsonObject, mapFields, pick } from "../mapping.ts";
 import { type GrpcEndpointOptions, type GrpcOperation, LOADER_OPTIONS, type StatusMeaning } from "./options.ts";
 
@@ -24,25 +24,6 @@ const REFLECTION_METHOD = "/grpc.reflection.v1.ServerReflection/ServerReflection
 const REFLECTION_TIMEOUT_MS = 10_000;
 /** A DEADLINE_EXCEEDED this close to the request's deadline is the request's own; earlier, the agency's answer. */
 const DEADLINE_SLACK_MS = 50;
-
-/** `work`, or the signal's reason as soon as it fires: the caller stops waiting, the work goes on for others. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 const DEFAULT_MEANINGS: Readonly<Partial<Record<string, StatusMeaning>>> = {
   NOT_FOUND: "not_found",
@@ -196,7 +177,7 @@ export function createGrpcConnector(options: GrpcEndpointOptions, target: Connec
         if (described === attempt) described = undefined;
       });
     }
-    return untilAborted(described, signal);
+    return settleBy(described, signal, () => signal.reason);
   };
 
   function statusAnswer(error: grpc.ServiceError, operation: GrpcOperation, request: ConnectorRequest): ConnectorAnswer {
