@@ -55,10 +55,11 @@ interface DailyLease {
   exhausted: number | undefined;
   /** The store failed: until then the daily quota is not enforced, and the store is not asked again. */
   unenforcedUntil: number;
-  /** One lease request at a time per grant. */
-  taking: Promise<void> | undefined;
-  /** Resolves when the request under way has taken longer than an inquiry waits for it. */
-  patience: Promise<void> | undefined;
+  /**
+   * The lease request under way (one at a time per grant): resolves true when the store has answered, false
+   * once it has taken longer than an inquiry waits for it (later inquiries then go through at once).
+   */
+  asking: Promise<boolean> | undefined;
 }
 
 const TEHRAN_DAY = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tehran", year: "numeric", month: "2-digit", day: "2-digit" });
@@ -131,7 +132,7 @@ export function createQuotas(options: QuotasOptions): Quotas {
     const day = tehranDay(now());
     let lease = leases.get(key);
     if (lease === undefined || lease.day !== day) {
-      lease = { day, left: 0, exhausted: undefined, unenforcedUntil: 0, taking: undefined, patience: undefined };
+      lease = { day, left: 0, exhausted: undefined, unenforcedUntil: 0, asking: undefined };
       leases.set(key, lease);
     }
     const current = lease;
@@ -140,22 +141,28 @@ export function createQuotas(options: QuotasOptions): Quotas {
       // The store failed, or is slower than an inquiry waits: the daily quota is not enforced meanwhile, and
       // every waiting inquiry goes through at once (not one per attempt, each as slow as the store's time-out).
       if (now() < current.unenforcedUntil) return true;
-      if (current.taking === undefined) {
-        current.patience = new Promise((r) => setTimeout(r, STORE_PATIENCE_MS).unref());
-        current.taking = (async () => {
-          try {
-            const got = await store.takeDaily(key, day, leaseSize(perDay), perDay);
-            if (got === 0) current.exhausted = perDay;
-            current.left += got;
-          } catch (error) {
-            events.onStoreError?.(error as Error);
-            current.unenforcedUntil = now() + STORE_FAILURE_PAUSE_MS;
-          } finally {
-            current.taking = undefined;
-          }
-        })();
-      }
-      const answered = await Promise.race([current.taking.then(() => true), (current.patience ?? Promise.resolve()).then(() => false)]);
+      current.asking ??= new Promise<boolean>((settle) => {
+        const impatient = setTimeout(() => settle(false), STORE_PATIENCE_MS);
+        impatient.unref();
+        store
+          .takeDaily(key, day, leaseSize(perDay), perDay)
+          .then(
+            (got) => {
+              if (got === 0) current.exhausted = perDay;
+              current.left += got;
+            },
+            (error: unknown) => {
+              events.onStoreError?.(error as Error);
+              current.unenforcedUntil = now() + STORE_FAILURE_PAUSE_MS;
+            },
+          )
+          .finally(() => {
+            clearTimeout(impatient);
+            current.asking = undefined;
+            settle(true);
+          });
+      });
+      const answered = await current.asking;
       if (!answered) return true;
     }
     if (current.left === 0) return false;
