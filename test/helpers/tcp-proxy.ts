@@ -71,3 +71,12 @@ export async function startTcpProxy(target: { readonly host: string; readonly po
     close: stop,
   };
 }
+
+/** A proxy in front of the database `databaseUrl` names, and the same URL through the proxy. */
+export async function startDatabaseProxy(databaseUrl: string): Promise<{ readonly proxy: TcpProxy; readonly url: string }> {
+  const target = new URL(databaseUrl);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const through = new URL(databaseUrl);
+  through.host = `127.0.0.1:${proxy.port}`;
+  return { proxy, url: through.href };
+}

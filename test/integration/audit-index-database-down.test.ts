@@ -13,19 +13,16 @@ import type { Database } from "../../registry/database.ts";
 import { openDatabase } from "../../registry/database-open.ts";
 import { sampleEvent } from "../helpers/audit-events.ts";
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres.ts";
-import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
+import { startDatabaseProxy } from "../helpers/tcp-proxy.ts";
 
 const key = createAuditKey("index-down-test-key-0123456789");
 
 it("backs off while PostgreSQL is away under a stream of commits, then indexes every record once", async () => {
-  const target = new URL(TEST_DATABASE_URL);
-  const proxy: TcpProxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const { proxy, url } = await startDatabaseProxy(TEST_DATABASE_URL);
   onTestFinished(() => proxy.close());
-  const url = new URL(TEST_DATABASE_URL);
-  url.host = `127.0.0.1:${proxy.port}`;
   const schema = uniqueSchema("idxdown");
   onTestFinished(() => dropSchema(schema));
-  const database: Database = await openDatabase({ url: url.href, dataDir: await mkdtemp(join(tmpdir(), "idxdown-")), schema });
+  const database: Database = await openDatabase({ url, dataDir: await mkdtemp(join(tmpdir(), "idxdown-")), schema });
   onTestFinished(() => database.close());
   const index: AuditIndex = await openAuditIndex(database);
 

@@ -8,7 +8,7 @@ import { msUntilTehranMidnight, tehranDay } from "../../gateway/quotas.ts";
 import type { RegistryDocument } from "../../registry/documents.ts";
 import { demoDocuments, findDocument, KEYS, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { TEST_DATABASE_URL } from "../helpers/postgres.ts";
-import { startTcpProxy } from "../helpers/tcp-proxy.ts";
+import { startDatabaseProxy } from "../helpers/tcp-proxy.ts";
 
 const address = {
   inquiryType: "post.address-by-postcode.v1",
@@ -163,15 +163,11 @@ describe("a daily quota changed or unreachable during the day", () => {
   });
 
   it("lets inquiries through at once, unenforced, while the quota database hangs", async () => {
-    const server = new URL(TEST_DATABASE_URL);
-    const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
-    const viaProxy = new URL(TEST_DATABASE_URL);
-    viaProxy.hostname = "127.0.0.1";
-    viaProxy.port = String(proxy.port);
+    const { proxy, url: viaProxy } = await startDatabaseProxy(TEST_DATABASE_URL);
     const t = await startTestGateway({
       audit: "journal",
       database: "postgres",
-      databaseUrl: viaProxy.toString(),
+      databaseUrl: viaProxy,
       editDocuments: withQuotas,
       env: { ESTELAM_AUDIT_INDEX: "false" },
     });

@@ -15,7 +15,7 @@ import { readDocuments } from "../../registry/documents.ts";
 import { createRegistry, type Registry } from "../../registry/registry.ts";
 import type { RegistryStore } from "../../registry/store.ts";
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres.ts";
-import { startTcpProxy } from "../helpers/tcp-proxy.ts";
+import { startDatabaseProxy } from "../helpers/tcp-proxy.ts";
 
 const DEMO = resolve(import.meta.dirname, "../../registry/catalogues/demo");
 const NEZAM = resolve(import.meta.dirname, "../../registry/catalogues/examples/nezam-military-service.yaml");
@@ -116,6 +116,19 @@ async function instance(schema: string, name: string, options: InstanceOptions =
   return registry;
 }
 
+/** An instance whose store's reads of the newest revision number the test can hold. */
+async function heldInstance(schema: string, name: string) {
+  let held: ReturnType<typeof heldStore> | undefined;
+  const registry = await instance(schema, name, {
+    wrap: (store) => {
+      held = heldStore(store);
+      return held.store;
+    },
+  });
+  if (held === undefined) throw new Error(`instance ${name} was not wrapped`);
+  return { registry, held };
+}
+
 async function nezamDocuments() {
   const nezam = await readDocuments(NEZAM);
   expect(nezam.problems).toEqual([]);
@@ -136,15 +149,8 @@ function flakyPrepare() {
 describe("following another instance's revisions", () => {
   it("serves a revision notified while a re-read that missed it was running", async () => {
     const schema = freshSchema();
-    let held: ReturnType<typeof heldStore> | undefined;
-    const a = await instance(schema, "a", {
-      wrap: (store) => {
-        held = heldStore(store);
-        return held.store;
-      },
-    });
+    const { registry: a, held } = await heldInstance(schema, "a");
     const b = await instance(schema, "b");
-    if (held === undefined) throw new Error("instance a was not wrapped");
     expect(a.status().revision).toBe(1);
     expect(b.status().revision).toBe(1);
 
@@ -232,14 +238,7 @@ describe("following another instance's revisions", () => {
 
   it("reads nothing from the store once closed, even with a re-read queued", async () => {
     const schema = freshSchema();
-    let held: ReturnType<typeof heldStore> | undefined;
-    const a = await instance(schema, "a", {
-      wrap: (store) => {
-        held = heldStore(store);
-        return held.store;
-      },
-    });
-    if (held === undefined) throw new Error("instance a was not wrapped");
+    const { registry: a, held } = await heldInstance(schema, "a");
     const hold = held.holdNextRead();
     const running = a.refresh();
     await hold.reached;
@@ -255,14 +254,10 @@ describe("following another instance's revisions", () => {
 
 describe("the listening connection", () => {
   it("is found dead and replaced when the network silently stops carrying it", async () => {
-    const server = new URL(TEST_DATABASE_URL);
-    const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    const { proxy, url: viaProxy } = await startDatabaseProxy(TEST_DATABASE_URL);
     const schema = freshSchema();
-    const viaProxy = new URL(TEST_DATABASE_URL);
-    viaProxy.hostname = "127.0.0.1";
-    viaProxy.port = String(proxy.port);
     const direct = await openDatabase({ url: TEST_DATABASE_URL, dataDir: "", schema });
-    const listening = await openDatabase({ url: viaProxy.toString(), dataDir: "", schema });
+    const listening = await openDatabase({ url: viaProxy, dataDir: "", schema });
     opened.push(direct, listening);
     try {
       const heard: string[] = [];

@@ -12,7 +12,7 @@ import { readDocuments } from "../../registry/documents.ts";
 import { KEYS, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres.ts";
-import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
+import { startDatabaseProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
 
 const NEZAM = resolve(import.meta.dirname, "../../registry/catalogues/examples/nezam-military-service.yaml");
 const military = {
@@ -147,13 +147,11 @@ describe("PostgreSQL unreachable", () => {
   it("keeps the last good revision serving, says so in /readyz and the metrics, refuses changes, and catches up when it returns", async () => {
     const schema = uniqueSchema("cut");
     schemas.push(schema);
-    const server = new URL(TEST_DATABASE_URL);
-    proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
-    const viaProxy = new URL(TEST_DATABASE_URL);
-    viaProxy.port = String(proxy.port);
+    const proxied = await startDatabaseProxy(TEST_DATABASE_URL);
+    proxy = proxied.proxy;
     const fast = { ESTELAM_REGISTRY_REFRESH_MS: "200" };
     direct = await startTestGateway({ audit: "journal", database: "postgres", schema, env: fast });
-    cut = await startTestGateway({ audit: "journal", database: "postgres", schema, databaseUrl: viaProxy.href, env: fast });
+    cut = await startTestGateway({ audit: "journal", database: "postgres", schema, databaseUrl: proxied.url, env: fast });
     const asked = () => cut?.client.inquire(identity("kyc.account-opening"));
 
     await proxy.cut();

@@ -6,20 +6,18 @@ import { createOperatorClient } from "../../cli/operator-client.ts";
 import type { Scoreboard } from "../../gen/estelam/operator/v1/operator_pb.js";
 import { KEYS, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { TEST_DATABASE_URL } from "../helpers/postgres.ts";
-import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
+import { startDatabaseProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
 
 const POST = "post.address-by-postcode.v1";
 let proxy: TcpProxy;
 let gw: TestGateway;
 
 beforeAll(async () => {
-  const target = new URL(TEST_DATABASE_URL);
-  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-  const url = new URL(TEST_DATABASE_URL);
-  url.host = `127.0.0.1:${proxy.port}`;
+  const proxied = await startDatabaseProxy(TEST_DATABASE_URL);
+  proxy = proxied.proxy;
   gw = await startTestGateway({
     database: "postgres",
-    databaseUrl: url.href,
+    databaseUrl: proxied.url,
     env: { ESTELAM_SCOREBOARD_FLUSH_MS: "60000" },
   });
 }, 60_000);
