@@ -193,6 +193,12 @@ export const SETTINGS = [
     description: "Open connections to the gRPC port per process; further ones are closed at once.",
   },
   {
+    name: "ESTELAM_GRPC_HANDSHAKE_MS",
+    default: "5000",
+    description:
+      "Time a new connection to the gRPC port has to finish its TLS handshake and HTTP/2 preface; one that has not is closed, so connections that say nothing cannot hold the places of ESTELAM_GRPC_MAX_CONNECTIONS.",
+  },
+  {
     name: "ESTELAM_GRPC_MAX_IN_FLIGHT",
     default: "4096",
     description: "Calls in flight per process; further ones get RESOURCE_EXHAUSTED / OVERLOADED at once.",
@@ -523,6 +529,7 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
       admissionMs: int("ESTELAM_GRPC_ADMISSION_MS", 50, 600_000),
       sendTimeoutMs: int("ESTELAM_GRPC_SEND_TIMEOUT_MS", 100, 3_600_000),
       maxConnections: int("ESTELAM_GRPC_MAX_CONNECTIONS", 1, 1_000_000),
+      handshakeMs: int("ESTELAM_GRPC_HANDSHAKE_MS", 100, 600_000),
       maxInFlight: int("ESTELAM_GRPC_MAX_IN_FLIGHT", 1, 1_000_000),
       maxStreamsPerConnection: int("ESTELAM_GRPC_MAX_STREAMS_PER_CONNECTION", 1, 100_000),
       maxHeaderBytes: int("ESTELAM_GRPC_MAX_HEADER_BYTES", 1024, 1_048_576),

@@ -10,7 +10,7 @@ export interface EdgeGaugeSources {
 }
 
 export interface EdgeMetrics {
-  /** Streams and connections refused at the edge, by catalogue reason or `admission_timeout` / `connection_limit`. */
+  /** Streams and connections refused at the edge, by catalogue reason or an edge reason (`admission_timeout`, `connection_limit`, `handshake_timeout`, …). */
   readonly refusals: Counter<"reason">;
   /** Inquiries refused because the asking agency already held its fair share of an endpoint. */
   readonly fairShareRefusals: Counter<"requester" | "endpoint">;

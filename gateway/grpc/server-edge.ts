@@ -9,7 +9,9 @@
 //     registry, or the stream is answered UNAUTHENTICATED at once;
 //   - bounds time: the request message must arrive whole (the caller half-closes a unary or server-streaming
 //     call; a streaming call sends its first message) within `admissionMs`, or the stream is reset;
-//   - counts connections, refusing (closing at once) those above `maxConnections`.
+//   - counts connections, refusing (closing at once) those above `maxConnections`, and closes a connection
+//     that has not finished its TLS handshake and HTTP/2 preface (the caller's SETTINGS) within `handshakeMs`,
+//     so sockets that connect and say nothing cannot hold the process's connections.
 // Per-connection limits (streams, header list size, message size, buffered memory) are HTTP/2 and grpc-js
 // settings, applied in server.ts.
 import {
@@ -36,6 +38,11 @@ export interface EdgeLimits {
   readonly sendTimeoutMs: number;
   /** Open connections per process; further ones are closed at once. */
   readonly maxConnections: number;
+  /**
+   * Time a new connection has, from its TCP accept, to finish the TLS handshake (when TLS is on) and send
+   * the HTTP/2 preface and SETTINGS; one that has not is closed and its place freed.
+   */
+  readonly handshakeMs: number;
   /** Admitted streams in flight per process; further ones get OVERLOADED. */
   readonly maxInFlight: number;
   /**
@@ -66,7 +73,8 @@ export interface EdgeEvents {
    * A stream or connection was refused at the edge; `reason` is a catalogue reason, `admission_timeout`,
    * `shed_pending` (reset while memory ran short), `caller_reset` (reset by the caller before its message),
    * `send_timeout` (an answer the caller did not read in time),
-   * `connection_strikes` (a connection closed for too many of these) or `connection_limit`.
+   * `connection_strikes` (a connection closed for too many of these), `connection_limit` or
+   * `handshake_timeout` (a connection that did not finish its TLS handshake and HTTP/2 preface in time).
    */
   onRefused?(reason: string): void;
   /** A call was answered with a status at the edge; `type` is grpc-js's handler type, undefined for an unknown path. */
@@ -171,6 +179,8 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
     throw new Error("this @grpc/grpc-js release lacks the server hooks the edge guard needs (_streamHandler, createHttp2Server)");
 
   let connections = 0;
+  /** Connections not yet greeted (TLS and HTTP/2 preface), by peer address and port: the timer that closes them. */
+  const greeting = new Map<string, NodeJS.Timeout>();
   let inFlight = 0;
   let openInFlight = 0;
   let shedding = false;
@@ -344,8 +354,26 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
         return;
       }
       connections += 1;
+      // Until the caller has greeted (TLS done, HTTP/2 SETTINGS received) the connection is on a clock. The
+      // session's socket is a TLS wrapper when TLS is on, so the two are matched by the peer's address and port.
+      const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+      const timer = setTimeout(() => {
+        events.onRefused?.("handshake_timeout");
+        socket.destroy();
+      }, limits.handshakeMs);
+      timer.unref();
+      greeting.set(peer, timer);
       socket.once("close", () => {
         connections -= 1;
+        clearTimeout(timer);
+        if (greeting.get(peer) === timer) greeting.delete(peer);
+      });
+    });
+    http2Server.on("session", (session: ServerHttp2Session) => {
+      const peer = `${session.socket.remoteAddress}:${session.socket.remotePort}`;
+      session.once("remoteSettings", () => {
+        clearTimeout(greeting.get(peer));
+        greeting.delete(peer);
       });
     });
     return http2Server;

@@ -4,6 +4,7 @@
 // refuse stream after stream, the calls in flight per caller and per process, and shedding when memory runs
 // short. Each refusal is a catalogued status (RESOURCE_EXHAUSTED / OVERLOADED with a retry hint) or a reset.
 import { type ClientHttp2Session, connect, constants } from "node:http2";
+import { connect as connectTcp, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../core/errors.ts";
 import { createInquiryClient } from "../helpers/client.ts";
@@ -12,6 +13,7 @@ import { grpcFrame } from "../helpers/h2-abuse.ts";
 
 const ADMISSION_MS = 300;
 const SEND_TIMEOUT_MS = 500;
+const HANDSHAKE_MS = 600;
 let t: TestGateway;
 
 beforeAll(async () => {
@@ -23,6 +25,7 @@ beforeAll(async () => {
       ESTELAM_GRPC_MAX_STREAMS_PER_CONNECTION: "50",
       ESTELAM_GRPC_MAX_HEADER_BYTES: "4096",
       ESTELAM_GRPC_MAX_CONNECTIONS: "6",
+      ESTELAM_GRPC_HANDSHAKE_MS: String(HANDSHAKE_MS),
       ESTELAM_GRPC_MAX_IN_FLIGHT_PER_CALLER: "2",
       ESTELAM_GRPC_MAX_STRIKES_PER_CONNECTION: "20",
     },
@@ -171,6 +174,57 @@ describe("limits per process and per caller", () => {
     expect(open.length).toBeLessThanOrEqual(6);
     expect(await refusals("connection_limit")).toBeGreaterThanOrEqual(1);
     for (const s of open) s.destroy();
+  });
+
+  it(`closes connections that have not sent the HTTP/2 preface within ${HANDSHAKE_MS} ms, and frees their places`, async () => {
+    await new Promise((r) => setTimeout(r, 200)); // the previous test's connections are gone
+    const before = await refusals("handshake_timeout");
+    const [host, port] = t.gateway.grpcAddress.split(":") as [string, string];
+    // Sockets that connect and say nothing, and one that stops halfway through the preface: together
+    // they take every place the process has.
+    const silent = (greeting?: string) =>
+      new Promise<{ socket: Socket; closed: Promise<number> }>((resolve, reject) => {
+        const socket = connectTcp(Number(port), host, () => {
+          if (greeting !== undefined) socket.write(greeting);
+          const opened = performance.now();
+          resolve({ socket, closed: new Promise((done) => socket.once("close", () => done(performance.now() - opened))) });
+        });
+        socket.on("error", () => undefined);
+        socket.once("error", reject);
+        socket.resume(); // reads what the gateway sends, and so sees it close the connection
+      });
+    const held = [await silent("PRI * HTTP/2.0\r\n")];
+    for (let i = 0; i < 7; i++) held.push(await silent());
+    // While they hold the places, a new caller's connection is turned away.
+    const newcomer = createInquiryClient(t.gateway.grpcAddress, KEYS.demoBank);
+    try {
+      const refused = await newcomer.inquire(address, { deadlineMs: 250 });
+      expect(!refused.ok && refused.status.code).toBe(Code.UNAVAILABLE);
+      const lifetimes = await Promise.all(held.map((h) => h.closed));
+      const heldOpen = lifetimes.filter((ms) => ms >= HANDSHAKE_MS - 50);
+      expect(heldOpen.length).toBeGreaterThanOrEqual(4);
+      for (const ms of heldOpen) expect(ms).toBeLessThan(HANDSHAKE_MS + 1500);
+      expect(await refusals("handshake_timeout")).toBeGreaterThanOrEqual(before + heldOpen.length);
+      // Their places are free again.
+      await expect.poll(async () => (await newcomer.inquire(address)).ok, { timeout: 5000, interval: 200 }).toBe(true);
+    } finally {
+      newcomer.close();
+      for (const h of held) h.socket.destroy();
+    }
+  });
+
+  it(`keeps a connection that has greeted and then stays quiet beyond ${HANDSHAKE_MS} ms`, async () => {
+    const before = await refusals("handshake_timeout");
+    const s = await session();
+    try {
+      await new Promise((r) => setTimeout(r, HANDSHAKE_MS * 2));
+      expect(s.closed || s.destroyed).toBe(false);
+      const answer = await outcome(s, headers(), grpcFrame(Buffer.alloc(0)), true);
+      expect(answer.status).toBe(String(Code.INVALID_ARGUMENT));
+      expect(await refusals("handshake_timeout")).toBe(before);
+    } finally {
+      s.destroy();
+    }
   });
 
   it("answers OVERLOADED with a retry hint to a caller over its calls in flight, while another caller is served", async () => {

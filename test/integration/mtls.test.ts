@@ -5,8 +5,11 @@
 // from the next revision on; an API key is refused even over TLS.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { connect as connectHttp2 } from "node:http2";
+import { connect as connectTcp, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { connect as connectTls } from "node:tls";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Client, credentials, Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +22,7 @@ const DEV_CA = resolve(import.meta.dirname, "../../scripts/dev-ca.sh");
 const dir = mkdtempSync(join(tmpdir(), "estelam-mtls-"));
 const trusted = join(dir, "trusted");
 const rogue = join(dir, "rogue");
+const HANDSHAKE_MS = 1500;
 let t: TestGateway;
 
 const credential = (name: string, certificate: Record<string, string>) => ({
@@ -43,6 +47,7 @@ beforeAll(async () => {
       ESTELAM_GRPC_TLS_KEY: join(trusted, "server.key"),
       ESTELAM_GRPC_TLS_CLIENT_CA: join(trusted, "ca.crt"),
       ESTELAM_GRPC_API_KEYS: "false",
+      ESTELAM_GRPC_HANDSHAKE_MS: String(HANDSHAKE_MS),
     },
     editDocuments(documents) {
       documents.push(
@@ -187,5 +192,59 @@ describe("mutual TLS", () => {
     expect(run.stderr).toBe("");
     expect(run.stdout).toMatch(/^answer\s+FOUND$/m);
     expect(run.code).toBe(0);
+  });
+});
+
+describe("connections that do not greet", () => {
+  /** Milliseconds from `socket` being open until the gateway closes it. */
+  const lifetime = (socket: Socket) =>
+    new Promise<number>((resolve) => {
+      const opened = performance.now();
+      socket.on("error", () => undefined);
+      socket.resume();
+      socket.once("close", () => resolve(performance.now() - opened));
+    });
+  const tlsOptions = (name: string) => ({
+    host: "127.0.0.1",
+    port: t.gateway.grpcPort,
+    servername: "localhost",
+    ca: readFileSync(join(trusted, "ca.crt")),
+    cert: readFileSync(join(trusted, `${name}.crt`)),
+    key: readFileSync(join(trusted, `${name}.key`)),
+    ALPNProtocols: ["h2"],
+  });
+
+  it(`closes a connection that does not finish the TLS handshake within ${HANDSHAKE_MS} ms`, async () => {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = connectTcp(t.gateway.grpcPort, "127.0.0.1", () => resolve(s));
+      s.once("error", reject);
+    });
+    const ms = await lifetime(socket);
+    expect(ms).toBeGreaterThanOrEqual(HANDSHAKE_MS - 50);
+    expect(ms).toBeLessThan(HANDSHAKE_MS + 2000);
+  });
+
+  it("closes a connection that finishes the TLS handshake but never sends the HTTP/2 preface", async () => {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = connectTls(tlsOptions("demo-bank"), () => resolve(s));
+      s.once("error", reject);
+    });
+    const ms = await lifetime(socket);
+    expect(ms).toBeLessThan(HANDSHAKE_MS + 2000);
+  });
+
+  it("keeps a connection that has greeted over TLS and then stays quiet", async () => {
+    const session = connectHttp2(`https://localhost:${t.gateway.grpcPort}`, tlsOptions("demo-bank"));
+    session.on("error", () => undefined);
+    try {
+      await new Promise((resolve, reject) => {
+        session.once("remoteSettings", resolve);
+        session.once("close", () => reject(new Error("the connection was closed")));
+      });
+      await new Promise((r) => setTimeout(r, HANDSHAKE_MS + 1000));
+      expect(session.closed || session.destroyed).toBe(false);
+    } finally {
+      session.destroy();
+    }
   });
 });
