@@ -53,9 +53,9 @@ export interface Connector<Operation = unknown> {
   close(): Promise<void>;
 }
 
-export type { OptionIssue, OptionsResult } from "../registry/catalogue.ts";
+export type { OptionIssue, OptionsResult, RequiredParam } from "../registry/catalogue.ts";
 
-import type { OptionIssue, OptionsResult } from "../registry/catalogue.ts";
+import type { OptionIssue, OptionsResult, RequiredParam } from "../registry/catalogue.ts";
 
 export interface ConnectorTarget {
   readonly agency: string;
@@ -72,6 +72,12 @@ export interface ConnectorFactory<EndpointOptions = unknown, Operation = unknown
   validateEndpoint(raw: unknown, path: string): OptionsResult<EndpointOptions>;
   /** Validates a binding's raw operation options (e.g. `spec.endpoints[0].operation`). */
   validateOperation(raw: unknown, path: string): OptionsResult<Operation>;
+  /**
+   * Optional: the params (dot paths) the operation cannot be sent without, each with the option naming it,
+   * e.g. `{ param: "national_code", option: "path" }`. A binding whose inquiry type does not require every
+   * one of them is refused at registration, instead of failing the inquiries that leave one out.
+   */
+  requiredParams?(operation: Operation): readonly RequiredParam[];
   create(options: EndpointOptions, target: ConnectorTarget): Connector<Operation>;
 }
 

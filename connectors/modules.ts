@@ -29,6 +29,7 @@ function isFactory(value: unknown): value is ConnectorFactory {
     typeof f.kind === "string" &&
     typeof f.validateEndpoint === "function" &&
     typeof f.validateOperation === "function" &&
+    (f.requiredParams === undefined || typeof f.requiredParams === "function") &&
     typeof f.create === "function"
   );
 }

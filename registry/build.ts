@@ -194,6 +194,25 @@ export interface BuildOptions {
   readonly vars: Vars;
 }
 
+const SCALAR_TYPES: ReadonlySet<unknown> = new Set(["string", "number", "integer", "boolean"]);
+
+/**
+ * Whether params valid under `schema` always hold text, a number or a boolean at `dotPath`: every step is
+ * `required` on the way, and the last is typed as scalars only (no null, object or list).
+ */
+function requiresScalar(schema: JsonObject, dotPath: string): boolean {
+  let at: unknown = schema;
+  for (const step of dotPath.split(".")) {
+    if (typeof at !== "object" || at === null) return false;
+    const { required, properties } = at as { required?: unknown; properties?: unknown };
+    if (!Array.isArray(required) || !required.includes(step)) return false;
+    at = typeof properties === "object" && properties !== null ? (properties as Record<string, unknown>)[step] : undefined;
+  }
+  const type = typeof at === "object" && at !== null ? (at as { type?: unknown }).type : undefined;
+  const types = Array.isArray(type) ? type : [type];
+  return types.length > 0 && types.every((t) => SCALAR_TYPES.has(t));
+}
+
 /** Validates a whole set of documents. */
 export function buildSnapshot(documents: readonly RegistryDocument[], options: BuildOptions): SnapshotResult {
   const problems: Problem[] = [];
@@ -500,6 +519,13 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
         for (const issue of checked.issues) c.issue(issue.path, issue.message);
         return;
       }
+      if (type !== undefined)
+        for (const needed of factory.requiredParams?.(checked.options) ?? [])
+          if (!requiresScalar(type.paramsSchema, needed.param))
+            c.issue(
+              `${path}.operation.${needed.option}`,
+              `names param '${needed.param}', which inquiry type '${type.id}' does not require as text, a number or a boolean: an inquiry without it could not be sent (list it in the type's params 'required' with such a type, or name it where it may be left out)`,
+            );
       routes.push({ endpoint, operation: checked.options, priority, weight });
     });
     if (type !== undefined && routes.length > 0) {

@@ -181,6 +181,17 @@ export interface EndpointKind {
   validateEndpoint(raw: unknown, path: string): OptionsResult<unknown>;
   /** Validates a binding's raw operation options (e.g. `spec.endpoints[0].operation`). */
   validateOperation(raw: unknown, path: string): OptionsResult<unknown>;
+  /**
+   * Optional: the params a validated operation cannot be sent without (e.g. a placeholder in an HTTP path),
+   * each with the option that names it. A binding is refused when its inquiry type does not require them all.
+   */
+  requiredParams?(operation: unknown): readonly RequiredParam[];
+}
+
+/** A param an operation cannot be sent without: its dot path and the operation option that names it. */
+export interface RequiredParam {
+  readonly param: string;
+  readonly option: string;
 }
 
 export interface EndpointKinds {

@@ -99,6 +99,37 @@ describe("registry documents", () => {
     );
   });
 
+  it("refuse a binding whose HTTP path names a param the inquiry type does not require", async () => {
+    const documents = (await demo()).map((d) => {
+      const { kind, metadata, spec } = d.content as { kind: string; metadata: { name: string }; spec: Record<string, unknown> };
+      if (metadata.name !== "passport.passport-status.v1") return d;
+      const copy = structuredClone(spec) as {
+        params: { properties: Record<string, unknown>; required: string[] };
+        endpoints: Array<{ operation: { path: string; query?: Record<string, string> } }>;
+      };
+      if (kind === "InquiryType") {
+        copy.params.properties.series = { type: "string", pattern: "^[A-Z]$" };
+        copy.params.properties.office = { type: ["string", "null"] };
+        copy.params.required.push("office");
+      }
+      if (kind === "Binding") {
+        copy.endpoints[0]!.operation.path = "/citizens/{national_code}/passport/{series}/{holder.name}/{office}";
+        // Optional params may fill the query: one left out is not sent.
+        copy.endpoints[0]!.operation.query = { series: "{series}" };
+      }
+      return { ...d, content: { ...d.content, spec: copy } } as RegistryDocument;
+    });
+    const found = problems(documents, { DEMO_AGENCIES_URL: "http://127.0.0.1:9" });
+    expect(found.filter((p) => p.includes("Binding/passport.passport-status.v1"))).toEqual([
+      expect.stringMatching(
+        /Binding\/passport\.passport-status\.v1 spec\.endpoints\[0\]\.operation\.path: names param 'series', which inquiry type 'passport\.passport-status\.v1' does not require/,
+      ),
+      expect.stringMatching(/spec\.endpoints\[0\]\.operation\.path: names param 'holder\.name', which inquiry type/),
+      // Required, but it may be null: a path cannot hold it either.
+      expect.stringMatching(/spec\.endpoints\[0\]\.operation\.path: names param 'office', which inquiry type/),
+    ]);
+  });
+
   it("check the envelope: apiVersion, kind, names and the spec", () => {
     const found = problems([
       {
