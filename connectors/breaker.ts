@@ -11,6 +11,12 @@
 // same reason a half-open probe cut short by its caller (a cancel, a deadline shorter than the agency needed)
 // would close the breaker on an agency not shown to answer: such a probe counts as failed, and the breaker
 // waits its reset time again before the next one.
+//
+// Opossum judges a closed breaker by its failures over every call fired, the excused ones included, so
+// callers whose deadlines are tighter than the agency's latency would dilute a failing agency's rate (with
+// half the calls excused, a 50 % threshold is never passed). A closed breaker is therefore judged here, over
+// the same rolling window, from the calls that tell about the agency: those it answered and those that failed
+// by its fault. Opossum keeps the states, the reset timer and the half-open probe.
 import { EventEmitter } from "node:events";
 import type { JsonObject } from "@bufbuild/protobuf";
 import CircuitBreaker from "opossum";
@@ -139,20 +145,50 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
         check,
       );
       events.onUpstreamCall?.(endpoint.key, (performance.now() - started) / 1000, false);
+      judge(false);
       return answer;
     } catch (error) {
-      events.onUpstreamCall?.(endpoint.key, (performance.now() - started) / 1000, !isNotAgencyFault(error, request));
+      const fault = !isNotAgencyFault(error, request);
+      events.onUpstreamCall?.(endpoint.key, (performance.now() - started) / 1000, fault);
+      if (fault) judge(true);
       throw error;
     }
   };
+  // The closed breaker's rolling window: per bucket, calls the agency answered and calls that failed by its fault.
+  const answered = new Array<number>(ROLLING_BUCKETS).fill(0);
+  const faults = new Array<number>(ROLLING_BUCKETS).fill(0);
+  let bucket = 0;
+  const rotate = (): void => {
+    bucket = (bucket + 1) % ROLLING_BUCKETS;
+    answered[bucket] = 0;
+    faults[bucket] = 0;
+  };
+  const judge = (fault: boolean): void => {
+    // Half-open, the probe decides (opossum); open, nothing reaches the agency.
+    if (state !== "closed") return;
+    if (!fault) {
+      answered[bucket] = (answered[bucket] ?? 0) + 1;
+      return;
+    }
+    faults[bucket] = (faults[bucket] ?? 0) + 1;
+    let failed = 0;
+    let calls = 0;
+    for (let i = 0; i < ROLLING_BUCKETS; i++) {
+      failed += faults[i] ?? 0;
+      calls += (faults[i] ?? 0) + (answered[i] ?? 0);
+    }
+    if (calls >= settings.volumeThreshold && (failed / calls) * 100 > settings.errorThresholdPercentage) breaker.open();
+  };
   let inFlight = 0;
   const rotator = rotatorFor(Math.floor(settings.rollingWindowMs / ROLLING_BUCKETS));
+  rotator.emitter.on("rotate", rotate);
   const breaker: CircuitBreaker<[ConnectorRequest, unknown, ResultCheck | undefined], ConnectorAnswer> = new CircuitBreaker(reached, {
     name: endpoint.key,
     // Deadlines are enforced per call through the request's abort signal, not by opossum's timer.
     timeout: false,
     errorThresholdPercentage: settings.errorThresholdPercentage,
-    volumeThreshold: settings.volumeThreshold,
+    // Never reached: a closed breaker is opened by `judge`, not by opossum's count (see the header).
+    volumeThreshold: Number.MAX_SAFE_INTEGER,
     resetTimeout: settings.resetTimeoutMs,
     rollingCountTimeout: settings.rollingWindowMs,
     rollingCountBuckets: ROLLING_BUCKETS,
@@ -170,7 +206,12 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
   };
   breaker.on("open", () => enter("open"));
   breaker.on("halfOpen", () => enter("half_open"));
-  breaker.on("close", () => enter("closed"));
+  breaker.on("close", () => {
+    // The probe showed the agency answering: what failed before it no longer counts.
+    answered.fill(0);
+    faults.fill(0);
+    enter("closed");
+  });
   events.onStateChange?.(endpoint.key, state, undefined);
 
   return {
@@ -208,6 +249,7 @@ export function createBreaker(endpoint: Endpoint, connector: Connector, events: 
     state: () => state,
     shutdown() {
       breaker.shutdown();
+      rotator.emitter.off("rotate", rotate);
       rotator.release();
     },
   };

@@ -179,6 +179,33 @@ describe("circuit breaker per agency endpoint", () => {
     }
   });
 
+  it("opens on an agency's failures even while most of its callers give up before it answers", async () => {
+    // The agency fails every call, slowly. Two callers in three cannot wait that long: their calls say
+    // nothing about the agency and are not counted, so they cannot dilute the failures of those that wait.
+    t.agencies.faults.set({ agency: "passport", mode: "error", latencyMs: 300 });
+    const office = createInquiryClient(t.gateway.grpcAddress, KEYS.counterOffice);
+    const passport = {
+      inquiryType: "passport.passport-status.v1",
+      params: { national_code: "0012345679" },
+      purpose: "counter.service-request",
+      endUser: "desk-3",
+    };
+    try {
+      const seen: Array<string | number> = [];
+      for (let i = 0; i < 12 && (await breakerState("passport/main")) === "closed"; i++) {
+        const patient = i % 3 === 2;
+        const outcome = await office.inquire(passport, { deadlineMs: patient ? 3000 : 100 });
+        // A caller's own deadline ends its call on its side, with the status alone.
+        seen.push(outcome.ok ? "answered" : outcome.status.code === Code.DEADLINE_EXCEEDED ? outcome.status.code : outcome.status.reason);
+      }
+      expect(seen.filter((r) => r === "AGENCY_UNAVAILABLE")).toHaveLength(4);
+      expect(seen.filter((r) => r === Code.DEADLINE_EXCEEDED)).toHaveLength(8);
+      expect(await breakerState("passport/main")).toBe("open");
+    } finally {
+      office.close();
+    }
+  });
+
   it("is not tripped by business answers", async () => {
     for (let i = 0; i < 12; i++) {
       const outcome = await t.client.inquire({ ...identity, params: { national_code: "9990000001", birth_date: "1360/01/01" } });
