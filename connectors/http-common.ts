@@ -1,6 +1,10 @@
 // What the HTTP-based kinds (http-json, soap) share: a keep-alive pool per endpoint with the endpoint's TLS
 // settings (a CA of its own, a client certificate for mutual TLS), and one exchange of a request and its
 // guarded answer.
+//
+// Requests beyond what the pool's connections can carry at once (connections × pipelining) wait in the pool's
+// own queue, not undici's: a request cancelled while it waits in undici's queue is aborted when a connection
+// takes it, which closes that healthy connection; one cancelled in this queue just leaves it.
 import { readFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { type Dispatcher, Pool } from "undici";
@@ -83,7 +87,60 @@ export function urlOption(raw: unknown, path: string, issues: OptionIssue[]): UR
   }
 }
 
-export function createPool(origin: string, settings: PoolSettings): Pool {
+/** An endpoint's connections, and the queue of requests waiting for a place on them. */
+export interface AgencyPool {
+  /** undici's pool, for requests outside the queue (a warm-up, a WSDL fetch). */
+  readonly dispatcher: Pool;
+  /**
+   * Takes a place on the wire: undefined when one is free now, else a promise that resolves once one is
+   * given, or rejects with the signal's reason if it fires first (the request then holds no place).
+   */
+  enter(signal: AbortSignal): Promise<void> | undefined;
+  /** Gives a place back (once per place taken), to the longest waiting request. */
+  leave(): void;
+  close(): Promise<void>;
+}
+
+export function createPool(origin: string, settings: PoolSettings): AgencyPool {
+  const dispatcher = undiciPool(origin, settings);
+  const places = settings.connections * settings.pipelining;
+  let taken = 0;
+  // Insertion-ordered, and a waiter that gives up is removed in constant time.
+  const waiting = new Set<() => void>();
+  return {
+    dispatcher,
+    enter(signal) {
+      if (taken < places && waiting.size === 0) {
+        taken += 1;
+        return undefined;
+      }
+      return new Promise<void>((resolve, reject) => {
+        const given = (): void => {
+          signal.removeEventListener("abort", gaveUp);
+          resolve();
+        };
+        const gaveUp = (): void => {
+          waiting.delete(given);
+          reject(abortReason(signal));
+        };
+        waiting.add(given);
+        signal.addEventListener("abort", gaveUp, { once: true });
+      });
+    },
+    leave() {
+      const next = waiting.values().next();
+      if (next.done === true) taken -= 1;
+      else {
+        // The place passes straight to the next request.
+        waiting.delete(next.value);
+        next.value();
+      }
+    },
+    close: () => dispatcher.close(),
+  };
+}
+
+function undiciPool(origin: string, settings: PoolSettings): Pool {
   const { tls } = settings;
   return new Pool(origin, {
     connections: settings.connections,
@@ -131,6 +188,24 @@ export interface ExchangeAnswer {
  * answer, the guard throws, the signal aborts) closes the connection, so nothing more of that answer is read.
  */
 export function exchange(
+  pool: AgencyPool,
+  request: ExchangeRequest,
+  plan: (statusCode: number, headers: IncomingHttpHeaders) => BodyPlan,
+): Promise<ExchangeAnswer> {
+  if (request.signal.aborted) return Promise.reject(abortReason(request.signal));
+  const waiting = pool.enter(request.signal);
+  const sent = waiting === undefined ? send(pool.dispatcher, request, plan) : waiting.then(() => send(pool.dispatcher, request, plan));
+  // A request that gave up while waiting never held a place.
+  if (waiting === undefined) sent.then(pool.leave, pool.leave);
+  else
+    waiting.then(
+      () => sent.then(pool.leave, pool.leave),
+      () => undefined,
+    );
+  return sent;
+}
+
+function send(
   pool: Dispatcher,
   request: ExchangeRequest,
   plan: (statusCode: number, headers: IncomingHttpHeaders) => BodyPlan,

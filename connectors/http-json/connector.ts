@@ -147,7 +147,7 @@ export function createHttpJsonConnector(options: HttpJsonEndpointOptions, target
     },
     async warm(signal: AbortSignal) {
       // Opens one connection (TCP and TLS) so the first inquiry does not pay for it; any answer will do.
-      const response = await pool.request({ path: prefix.length === 0 ? "/" : prefix, method: "HEAD", signal });
+      const response = await pool.dispatcher.request({ path: prefix.length === 0 ? "/" : prefix, method: "HEAD", signal });
       await response.body.dump();
     },
     async close() {

@@ -242,7 +242,7 @@ export function createSoapConnector(options: SoapEndpointOptions, target: Connec
     },
     async warm(signal) {
       // Opens one connection (TCP and TLS); the service description is a harmless thing to ask for.
-      const response = await pool.request({ path: `${options.url.pathname}?wsdl`, method: "GET", signal });
+      const response = await pool.dispatcher.request({ path: `${options.url.pathname}?wsdl`, method: "GET", signal });
       await response.body.dump();
     },
     async close() {

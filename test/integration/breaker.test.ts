@@ -196,7 +196,9 @@ describe("circuit breaker per agency endpoint", () => {
         const patient = i % 3 === 2;
         const outcome = await office.inquire(passport, { deadlineMs: patient ? 3000 : 100 });
         // A caller's own deadline ends its call on its side, with the status alone.
-        seen.push(outcome.ok ? "answered" : outcome.status.code === Code.DEADLINE_EXCEEDED ? outcome.status.code : outcome.status.reason);
+        seen.push(
+          outcome.ok ? "answered" : outcome.status.code === Code.DEADLINE_EXCEEDED ? outcome.status.code : (outcome.status.reason ?? ""),
+        );
       }
       expect(seen.filter((r) => r === "AGENCY_UNAVAILABLE")).toHaveLength(4);
       expect(seen.filter((r) => r === Code.DEADLINE_EXCEEDED)).toHaveLength(8);

@@ -11,6 +11,8 @@ import { EstelamError } from "../../core/errors.ts";
 import { freePort } from "../helpers/gateway-process.ts";
 
 let server: Server;
+/** Connections the agency has accepted. */
+let connections = 0;
 let baseUrl: string;
 let lastRequest: { headers: IncomingMessage["headers"]; body: string } | undefined;
 const received: string[] = [];
@@ -30,6 +32,9 @@ const ANSWERS: Record<string, (res: import("node:http").ServerResponse) => void>
     res.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ match: false }));
   },
+  "/slow": (res) => {
+    setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ match: true })), 300);
+  },
   // Never answers: holds its connection until the test ends.
   "/hang": () => undefined,
   "/rejected": (res) =>
@@ -45,6 +50,9 @@ beforeAll(async () => {
       lastRequest = { headers: req.headers, body };
       (ANSWERS[req.url ?? ""] ?? ((r) => r.writeHead(500).end()))(res);
     });
+  });
+  server.on("connection", () => {
+    connections += 1;
   });
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -174,5 +182,36 @@ describe("http-json connector", () => {
       await connector.close();
     }
     expect(received.slice(sentBefore)).not.toContain("/ok");
+  });
+
+  it("a call cancelled while it waits for a connection leaves that connection open for the next", async () => {
+    const connector = connectorAt(baseUrl, { connections: 1 });
+    const operation = (path: string) => {
+      const valid = httpJsonConnector.validateOperation({ path }, "operation");
+      if (!valid.ok) throw new Error(JSON.stringify(valid.issues));
+      return valid.options;
+    };
+    try {
+      // Open the one connection, then keep it busy while five callers give up waiting for it.
+      expect((await connector.call(request(), operation("/ok"))).answer).toBe("found");
+      const opened = connections;
+      const busy = connector.call(request(), operation("/slow"));
+      const impatient = Array.from({ length: 5 }, () => {
+        const deadline = startUpstreamDeadline(100, undefined, new AbortController().signal);
+        return connector
+          .call({ ...request(), signal: deadline.signal }, operation("/ok"))
+          .then(
+            () => "answered",
+            (e: unknown) => (e as EstelamError).reason,
+          )
+          .finally(() => deadline.dispose());
+      });
+      expect(await Promise.all(impatient)).toEqual(Array(5).fill("DEADLINE_EXCEEDED"));
+      expect((await busy).answer).toBe("found");
+      for (let i = 0; i < 3; i++) expect((await connector.call(request(), operation("/ok"))).answer).toBe("found");
+      expect(connections).toBe(opened);
+    } finally {
+      await connector.close();
+    }
   });
 });
