@@ -5,6 +5,7 @@
 import cluster from "node:cluster";
 import { availableParallelism } from "node:os";
 import { createLogger } from "../observability/logger.ts";
+import { ReloadError } from "../registry/registry.ts";
 import { type DemoAgencies, startDemoAgencies } from "../simulators/demo-agencies/server.ts";
 import { type RunningGateway, startGateway } from "./app.ts";
 import { type RunningPrimary, serveAsWorker, startPrimary } from "./cluster.ts";
@@ -57,11 +58,20 @@ async function runGateway(config: GatewayConfig): Promise<void> {
       process.exit(0);
     })();
   };
-  // SIGHUP re-reads the registry store at once (it is followed anyway: notifications and a periodic re-read).
+  // SIGHUP re-reads the registry store at once (it is followed anyway: notifications and a periodic re-read),
+  // then the files the revision served names: endpoints whose certificates or keys were renewed reconnect.
   process.on("SIGHUP", () => {
-    void gateway.registry
-      .refresh()
-      .then(() => gateway.logger.info({ revision: gateway.registry.record().revision }, "registry store re-read on SIGHUP"));
+    void (async () => {
+      await gateway.registry.refresh();
+      gateway.logger.info({ revision: gateway.registry.record().revision }, "registry store re-read on SIGHUP");
+      try {
+        const { revision, renewed } = await gateway.registry.reload();
+        gateway.logger.info({ revision, renewed }, `registry files re-read on SIGHUP; ${renewed.length} endpoint(s) reconnected`);
+      } catch (error) {
+        const problems = error instanceof ReloadError ? error.problems : undefined;
+        gateway.logger.error({ problems }, (error as Error).message);
+      }
+    })();
   });
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -194,6 +194,23 @@ export interface BuildOptions {
   readonly vars: Vars;
 }
 
+/**
+ * A stable text of a kind's resolved options, for telling whether two builds of an endpoint differ: object
+ * keys sorted, sets, maps, URLs and bytes by their contents; anything else by its type. Bounded in depth.
+ */
+function fingerprint(value: unknown, depth = 0): string {
+  if (depth > 32) return "…";
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null || typeof value !== "object") return typeof value === "function" ? "fn" : (JSON.stringify(value) ?? String(value));
+  if (value instanceof URL) return JSON.stringify(value.href);
+  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
+  if (Array.isArray(value) || value instanceof Set) return `[${[...value].map((v) => fingerprint(v, depth + 1)).join(",")}]`;
+  if (value instanceof Map)
+    return `M[${[...value].map(([k, v]) => `${fingerprint(k, depth + 1)}:${fingerprint(v, depth + 1)}`).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${fingerprint((value as Record<string, unknown>)[k], depth + 1)}`).join(",")}}`;
+}
+
 const SCALAR_TYPES: ReadonlySet<unknown> = new Set(["string", "number", "integer", "boolean"]);
 
 /**
@@ -395,8 +412,11 @@ export function buildSnapshot(documents: readonly RegistryDocument[], options: B
     }
     const breaker = breakerSettings(c, o.breaker, "spec.breaker");
     if (!valid) continue;
+    // The connection is named by what it was built from: the document, and the options the kind resolved
+    // from it, which hold the contents of the files it names (a renewed certificate is a new connection).
     const digest = createHash("sha256")
       .update(canonicalJson(spec as JsonObject))
+      .update(fingerprint(validated))
       .digest("hex");
     endpoints.set(e.name, {
       key: e.name,

@@ -137,6 +137,13 @@ export interface Registry {
   rollback(revision: number, options: ChangeOptions): Promise<ChangeOutcome>;
   /** Re-reads the store now (as a notification would). */
   refresh(): Promise<void>;
+  /**
+   * Builds the revision served again, re-reading the files its documents name (an agency's CA, a client
+   * certificate and key): endpoints whose files changed get new connections, the others keep theirs, and
+   * inquiries under way finish on the connections they started on. Resolves with the endpoints renewed;
+   * rejects with ReloadError, and changes nothing, when the revision cannot be built or prepared any more.
+   */
+  reload(): Promise<ReloadOutcome>;
   status(): RegistryStatus;
   /** Calls `listener` after every swap; returns the function that stops it. */
   onSwap(listener: (next: RegistrySnapshot, record: RevisionRecord) => void): () => void;
@@ -150,6 +157,23 @@ export class RegistryStartError extends Error {
 
   constructor(message: string, problems: readonly Problem[] = []) {
     super(problems.length === 0 ? message : `${message}:\n${problems.map((p) => `  - ${formatProblem(p)}`).join("\n")}`);
+    this.problems = problems;
+  }
+}
+
+export interface ReloadOutcome {
+  readonly revision: number;
+  /** Endpoints (`<agency>/<name>`) now served on new connections. */
+  readonly renewed: readonly string[];
+}
+
+/** The revision served could not be built again (a file it names is missing or unreadable) or prepared. */
+export class ReloadError extends Error {
+  override readonly name = "ReloadError";
+  readonly problems: readonly string[];
+
+  constructor(revision: number, problems: readonly string[]) {
+    super(`revision ${revision} was not reloaded; the connections it had stay: ${problems.join("; ")}`);
     this.problems = problems;
   }
 }
@@ -343,6 +367,15 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
     if (!known) events.onUnservable?.(revision, problems);
   };
 
+  /** Serves a prepared snapshot in place of the one served, which retires once its last inquiry is done. */
+  const serve = (snapshot: RegistrySnapshot, record: RevisionRecord, documents: ReadonlyMap<string, StoredDocument>): Served => {
+    const previous = served;
+    served = { snapshot, record, documents, users: 0, retired: false };
+    previous.retired = true;
+    retireIfIdle(previous);
+    return previous;
+  };
+
   /** Serves a validated snapshot, if it is newer than the one served and its connections can be prepared. */
   const swapTo = async (snapshot: RegistrySnapshot, record: RevisionRecord, documents: ReadonlyMap<string, StoredDocument>) => {
     if (closed || record.revision <= served.record.revision) return;
@@ -356,11 +389,8 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
       options.retire?.(snapshot);
       return;
     }
-    const previous = served;
-    served = { snapshot, record, documents, users: 0, retired: false };
+    const previous = serve(snapshot, record, documents);
     if (unservable !== undefined && unservable.revision <= record.revision) unservable = undefined;
-    previous.retired = true;
-    retireIfIdle(previous);
     events.onSwap?.(snapshot, previous.snapshot, record);
     // A listener's failure is its own: the swap is done and the others are told.
     for (const listener of swapListeners) {
@@ -426,6 +456,31 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
     again ??= running.then(rerun, rerun);
     return again;
   };
+
+  // The same revision, built again from its files; served only if some endpoint's connection changed.
+  const reload = (): Promise<ReloadOutcome> =>
+    serialized(async () => {
+      const { record, documents, snapshot: before } = served;
+      const built = closed ? undefined : build(asDocuments({ ...record, documents }), record.revision);
+      if (built === undefined || !built.ok)
+        throw new ReloadError(record.revision, built === undefined ? ["the registry is closed"] : built.problems.map(formatProblem));
+      const renewed = [...built.snapshot.endpoints.values()]
+        .filter((e) => before.endpoints.get(e.key)?.connection !== e.connection)
+        .map((e) => e.key);
+      if (renewed.length === 0) return { revision: record.revision, renewed };
+      try {
+        await options.prepare?.(built.snapshot);
+      } catch (error) {
+        throw new ReloadError(record.revision, [`its connections could not be prepared: ${(error as Error).message}`]);
+      }
+      // A newer revision may have been served while the connections were prepared; then this build is moot.
+      if (closed || served.snapshot !== before) {
+        options.retire?.(built.snapshot);
+        return { revision: served.record.revision, renewed: [] };
+      }
+      serve(built.snapshot, record, documents);
+      return { revision: record.revision, renewed };
+    });
 
   const stopFollowing = await store.follow(
     () => {
@@ -591,6 +646,7 @@ export async function createRegistry(options: RegistryOptions): Promise<Registry
       });
     },
     refresh,
+    reload,
     status() {
       const reachable = store.reachable() && contactOk;
       return {
