@@ -85,6 +85,12 @@ export interface RunningGateway {
   readonly metrics: GatewayMetrics;
   readonly scoreboard: Scoreboard;
   readonly logger: Logger;
+  /**
+   * Reads the gRPC port's TLS files again (ESTELAM_GRPC_TLS_CERT, _KEY, _CLIENT_CA) and serves new
+   * connections with them: "renewed", or "unchanged" when they hold what is served, or "off" without TLS.
+   * Rejects, and changes nothing, when a file cannot be read or the key does not match the certificate.
+   */
+  reloadTls(): Promise<"renewed" | "unchanged" | "off">;
   /** Stops taking calls, lets in-flight inquiries finish (up to graceMs), flushes audit, closes. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -592,6 +598,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics,
     scoreboard,
     logger,
+    async reloadTls() {
+      const read = await readTls(config);
+      if (read === undefined || tls === undefined) return "off";
+      const same = (a: Buffer | undefined, b: Buffer | undefined) => (a === undefined ? b === undefined : b !== undefined && a.equals(b));
+      if (same(read.cert, tls.cert) && same(read.key, tls.key) && same(read.clientCa, tls.clientCa)) return "unchanged";
+      grpc.renewTls(read);
+      tls = read;
+      return "renewed";
+    },
     stop(graceMs = config.shutdownGraceMs) {
       stopping ??= (async () => {
         draining = true;

@@ -160,7 +160,7 @@ export const SETTINGS = [
     name: "ESTELAM_GRPC_TLS_CERT",
     default: "",
     description:
-      "PEM file of the gRPC server's certificate (chain). Set with ESTELAM_GRPC_TLS_KEY: the gRPC port serves TLS only. Unset: plaintext (development). `scripts/dev-ca.sh` makes development certificates.",
+      "PEM file of the gRPC server's certificate (chain). Set with ESTELAM_GRPC_TLS_KEY: the gRPC port serves TLS only. Unset: plaintext (development). `scripts/dev-ca.sh` makes development certificates. Renewed files are served to new connections after SIGHUP.",
   },
   { name: "ESTELAM_GRPC_TLS_KEY", default: "", description: "PEM file of the gRPC server certificate's private key." },
   {

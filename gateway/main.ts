@@ -59,11 +59,18 @@ async function runGateway(config: GatewayConfig): Promise<void> {
     })();
   };
   // SIGHUP re-reads the registry store at once (it is followed anyway: notifications and a periodic re-read),
-  // then the files the revision served names: endpoints whose certificates or keys were renewed reconnect.
+  // then the gRPC port's TLS files (a renewed certificate serves new connections), then the files the revision
+  // served names: endpoints whose certificates or keys were renewed reconnect.
   process.on("SIGHUP", () => {
     void (async () => {
       await gateway.registry.refresh();
       gateway.logger.info({ revision: gateway.registry.record().revision }, "registry store re-read on SIGHUP");
+      try {
+        const renewal = await gateway.reloadTls();
+        if (renewal !== "off") gateway.logger.info(`gRPC port TLS files re-read on SIGHUP: ${renewal}`);
+      } catch (error) {
+        gateway.logger.error(`gRPC port TLS files not renewed on SIGHUP; the certificate served stays: ${(error as Error).message}`);
+      }
       try {
         const { revision, renewed } = await gateway.registry.reload();
         gateway.logger.info({ revision, renewed }, `registry files re-read on SIGHUP; ${renewed.length} endpoint(s) reconnected`);

@@ -1,5 +1,6 @@
 // The grpc-js server: binds the address, registers adapted services with the per-server hooks, and
 // shuts down gracefully (in-flight calls may finish within the grace period, then the rest are cut).
+import { createSecureContext } from "node:tls";
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import type { AdaptedService, AdapterOptions } from "./adapter.ts";
 import { type Admit, type EdgeEvents, type EdgeGauges, type EdgeLimits, guardServer } from "./server-edge.ts";
@@ -19,7 +20,13 @@ export interface GrpcServerOptions {
   readonly admit?: Admit;
   readonly edgeEvents?: EdgeEvents;
   /** TLS of the port (PEM contents); absent: plaintext. With `clientCa`, every connection must present a certificate it signed. */
-  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer | undefined };
+  readonly tls?: ServerTls;
+}
+
+export interface ServerTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly clientCa?: Buffer | undefined;
 }
 
 export interface ServerLimits extends EdgeLimits {
@@ -52,6 +59,18 @@ export interface GrpcServer {
   shutdown(graceMs: number): Promise<void>;
   /** What the edge holds now, for gauges. */
   readonly edge: EdgeGauges;
+  /**
+   * Serves new connections with renewed TLS material (connections already open keep theirs). Throws, and
+   * changes nothing, when the material does not make a TLS context (a key that does not match its
+   * certificate, a damaged file) or the server has no TLS; whether client certificates are asked for stays
+   * as it was at start.
+   */
+  renewTls(tls: ServerTls): void;
+}
+
+/** The grpc-js credentials of a TLS port. */
+function sslCredentials(tls: ServerTls): ServerCredentials {
+  return ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined);
 }
 
 const MiB = 1024 * 1024;
@@ -96,19 +115,21 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     server.addService(service.definition, service.implement(adapterOptions));
   }
 
+  const credentials = options.tls === undefined ? ServerCredentials.createInsecure() : sslCredentials(options.tls);
   return {
     edge,
+    renewTls(tls) {
+      if (options.tls === undefined) throw new Error("the gRPC port serves no TLS; TLS is chosen at start");
+      if ((tls.clientCa === undefined) !== (options.tls.clientCa === undefined))
+        throw new Error("whether client certificates are asked for is chosen at start");
+      const renewed = sslCredentials(tls)._getSecureContextOptions();
+      // Checked first: grpc-js drops every new connection while its context cannot be made.
+      createSecureContext(renewed ?? undefined);
+      // grpc-js's own path for renewed material: the servers of these credentials set it as their secure context.
+      (credentials as unknown as { updateSecureContextOptions(o: typeof renewed): void }).updateSecureContextOptions(renewed);
+    },
     start() {
       return new Promise((resolve, reject) => {
-        const { tls } = options;
-        const credentials =
-          tls === undefined
-            ? ServerCredentials.createInsecure()
-            : ServerCredentials.createSsl(
-                tls.clientCa ?? null,
-                [{ cert_chain: tls.cert, private_key: tls.key }],
-                tls.clientCa !== undefined,
-              );
         server.bindAsync(options.address, credentials, (error, port) => {
           if (error) reject(error);
           else resolve({ port });

@@ -4,7 +4,7 @@
 // unknown CA never complete the handshake; one the registry stops naming is refused with CREDENTIAL_INVALID
 // from the next revision on; an API key is refused even over TLS.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as connectHttp2 } from "node:http2";
 import { connect as connectTcp, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -245,6 +245,57 @@ describe("connections that do not greet", () => {
       expect(session.closed || session.destroyed).toBe(false);
     } finally {
       session.destroy();
+    }
+  });
+});
+
+describe("renewing the gateway's certificate", () => {
+  /** The SHA-256 fingerprint (lowercase hex) of the certificate a new connection is served. */
+  const served = () =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connectTls(
+        {
+          host: "127.0.0.1",
+          port: t.gateway.grpcPort,
+          servername: "localhost",
+          ca: readFileSync(join(trusted, "ca.crt")),
+          cert: readFileSync(join(trusted, "demo-bank.crt")),
+          key: readFileSync(join(trusted, "demo-bank.key")),
+          ALPNProtocols: ["h2"],
+        },
+        () => {
+          resolve(socket.getPeerCertificate().fingerprint256.replace(/:/g, "").toLowerCase());
+          socket.destroy();
+        },
+      );
+      socket.once("error", reject);
+    });
+  const fileFingerprint = () => readFileSync(join(trusted, "server.fingerprint"), "utf8").trim();
+
+  it("serves new connections the certificate renewed under the same path, and keeps answering", async () => {
+    expect(await t.gateway.reloadTls()).toBe("unchanged");
+    const before = await served();
+    expect(before).toBe(fileFingerprint());
+    execFileSync("bash", [DEV_CA, trusted]); // a new server certificate and key, same paths
+    expect(fileFingerprint()).not.toBe(before);
+    expect(await served()).toBe(before);
+    expect(await t.gateway.reloadTls()).toBe("renewed");
+    expect(await served()).toBe(fileFingerprint());
+    const outcome = await inquire(clientFor(trusted, trusted, "demo-bank"), identity);
+    expect(outcome.ok && outcome.response.answer).toBe(Answer.FOUND);
+  });
+
+  it("keeps the certificate it serves when the renewed key does not match", async () => {
+    const before = await served();
+    const goodKey = readFileSync(join(trusted, "server.key"));
+    writeFileSync(join(trusted, "server.key"), readFileSync(join(trusted, "demo-bank.key")));
+    try {
+      await expect(t.gateway.reloadTls()).rejects.toThrow(/key values mismatch|KEY_VALUES_MISMATCH/i);
+      expect(await served()).toBe(before);
+      const outcome = await inquire(clientFor(trusted, trusted, "demo-bank"), identity);
+      expect(outcome.ok && outcome.response.answer).toBe(Answer.FOUND);
+    } finally {
+      writeFileSync(join(trusted, "server.key"), goodKey);
     }
   });
 });
