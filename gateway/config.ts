@@ -193,6 +193,12 @@ export const SETTINGS = [
     description: "Open connections to the gRPC port per process; further ones are closed at once.",
   },
   {
+    name: "ESTELAM_GRPC_MAX_CONNECTIONS_PER_ADDRESS",
+    default: "100",
+    description:
+      "Open connections to the gRPC port per process from one peer address; further ones from it are closed at once, so one address cannot take every place of ESTELAM_GRPC_MAX_CONNECTIONS. Behind a proxy or load balancer that connects from one address, raise it to ESTELAM_GRPC_MAX_CONNECTIONS.",
+  },
+  {
     name: "ESTELAM_GRPC_HANDSHAKE_MS",
     default: "5000",
     description:
@@ -529,6 +535,7 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
       admissionMs: int("ESTELAM_GRPC_ADMISSION_MS", 50, 600_000),
       sendTimeoutMs: int("ESTELAM_GRPC_SEND_TIMEOUT_MS", 100, 3_600_000),
       maxConnections: int("ESTELAM_GRPC_MAX_CONNECTIONS", 1, 1_000_000),
+      maxConnectionsPerAddress: int("ESTELAM_GRPC_MAX_CONNECTIONS_PER_ADDRESS", 1, 1_000_000),
       handshakeMs: int("ESTELAM_GRPC_HANDSHAKE_MS", 100, 600_000),
       maxInFlight: int("ESTELAM_GRPC_MAX_IN_FLIGHT", 1, 1_000_000),
       maxStreamsPerConnection: int("ESTELAM_GRPC_MAX_STREAMS_PER_CONNECTION", 1, 100_000),

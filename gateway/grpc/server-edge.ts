@@ -9,7 +9,8 @@
 //     registry, or the stream is answered UNAUTHENTICATED at once;
 //   - bounds time: the request message must arrive whole (the caller half-closes a unary or server-streaming
 //     call; a streaming call sends its first message) within `admissionMs`, or the stream is reset;
-//   - counts connections, refusing (closing at once) those above `maxConnections`, and closes a connection
+//   - counts connections, refusing (closing at once) those above `maxConnections` or, from one peer address,
+//     above `maxConnectionsPerAddress`, and closes a connection
 //     that has not finished its TLS handshake and HTTP/2 preface (the caller's SETTINGS) within `handshakeMs`,
 //     so sockets that connect and say nothing cannot hold the process's connections.
 // Per-connection limits (streams, header list size, message size, buffered memory) are HTTP/2 and grpc-js
@@ -38,6 +39,8 @@ export interface EdgeLimits {
   readonly sendTimeoutMs: number;
   /** Open connections per process; further ones are closed at once. */
   readonly maxConnections: number;
+  /** Open connections from one peer address; further ones from it are closed at once. */
+  readonly maxConnectionsPerAddress: number;
   /**
    * Time a new connection has, from its TCP accept, to finish the TLS handshake (when TLS is on) and send
    * the HTTP/2 preface and SETTINGS; one that has not is closed and its place freed.
@@ -73,7 +76,8 @@ export interface EdgeEvents {
    * A stream or connection was refused at the edge; `reason` is a catalogue reason, `admission_timeout`,
    * `shed_pending` (reset while memory ran short), `caller_reset` (reset by the caller before its message),
    * `send_timeout` (an answer the caller did not read in time),
-   * `connection_strikes` (a connection closed for too many of these), `connection_limit` or
+   * `connection_strikes` (a connection closed for too many of these), `connection_limit`,
+   * `address_connection_limit` or
    * `handshake_timeout` (a connection that did not finish its TLS handshake and HTTP/2 preface in time).
    */
   onRefused?(reason: string): void;
@@ -179,6 +183,8 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
     throw new Error("this @grpc/grpc-js release lacks the server hooks the edge guard needs (_streamHandler, createHttp2Server)");
 
   let connections = 0;
+  /** Open connections per peer address. */
+  const perAddress = new Map<string, number>();
   /** Connections not yet greeted (TLS and HTTP/2 preface), by peer address and port: the timer that closes them. */
   const greeting = new Map<string, NodeJS.Timeout>();
   let inFlight = 0;
@@ -353,6 +359,14 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
         socket.destroy();
         return;
       }
+      const address = socket.remoteAddress ?? "";
+      const fromAddress = perAddress.get(address) ?? 0;
+      if (fromAddress >= limits.maxConnectionsPerAddress) {
+        events.onRefused?.("address_connection_limit");
+        socket.destroy();
+        return;
+      }
+      perAddress.set(address, fromAddress + 1);
       connections += 1;
       // Until the caller has greeted (TLS done, HTTP/2 SETTINGS received) the connection is on a clock. The
       // session's socket is a TLS wrapper when TLS is on, so the two are matched by the peer's address and port.
@@ -365,6 +379,9 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
       greeting.set(peer, timer);
       socket.once("close", () => {
         connections -= 1;
+        const left = (perAddress.get(address) ?? 1) - 1;
+        if (left === 0) perAddress.delete(address);
+        else perAddress.set(address, left);
         clearTimeout(timer);
         if (greeting.get(peer) === timer) greeting.delete(peer);
       });

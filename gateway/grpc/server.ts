@@ -42,6 +42,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   admissionMs: 2000,
   sendTimeoutMs: 10_000,
   maxConnections: 1000,
+  maxConnectionsPerAddress: 100,
   handshakeMs: 5000,
   maxInFlight: 4096,
   maxInFlightPerCaller: 1024,

@@ -342,3 +342,51 @@ describe("budgets that one kind of caller cannot spend for another", () => {
     }
   });
 });
+
+describe("connections per peer address", () => {
+  let g: TestGateway | undefined;
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  it("closes a peer address's connections over its limit at once, while another address still connects", async () => {
+    g = await startTestGateway({
+      audit: "journal",
+      env: { ESTELAM_GRPC_MAX_CONNECTIONS: "20", ESTELAM_GRPC_MAX_CONNECTIONS_PER_ADDRESS: "3" },
+    });
+    const address = g.gateway.grpcAddress;
+    const open = (localAddress: string) =>
+      new Promise<ClientHttp2Session>((resolve, reject) => {
+        const [host, port] = address.split(":") as [string, string];
+        const s = connect(`http://${address}`, { createConnection: () => connectTcp({ host, port: Number(port), localAddress }) });
+        s.once("remoteSettings", () => resolve(s));
+        s.once("error", reject);
+        s.once("close", () => reject(new Error("the connection was closed")));
+      });
+    const held: ClientHttp2Session[] = [];
+    try {
+      for (let i = 0; i < 3; i++) held.push(await open("127.0.0.1"));
+      await expect(open("127.0.0.1")).rejects.toThrow();
+      const refused = (await scrapeMetrics(g.gateway)).find(
+        (x) => x.name === "estelam_edge_refusals_total" && x.labels.reason === "address_connection_limit",
+      );
+      expect(refused?.value).toBeGreaterThanOrEqual(1);
+      // Another address is not held back by the first one's connections.
+      held.push(await open("127.0.0.2"));
+      // A place given back is free again for the first address.
+      held.shift()?.destroy();
+      await expect
+        .poll(
+          () =>
+            open("127.0.0.1").then(
+              (s) => (held.push(s), true),
+              () => false,
+            ),
+          { timeout: 3000 },
+        )
+        .toBe(true);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+  });
+});

@@ -22,6 +22,7 @@ describe("edge and TLS settings", () => {
       admissionMs: 2000,
       sendTimeoutMs: 10_000,
       maxConnections: 1000,
+      maxConnectionsPerAddress: 100,
       handshakeMs: 5000,
       maxInFlight: 4096,
       maxInFlightPerCaller: 1024,
