@@ -92,11 +92,12 @@ function freshSchema(): string {
 interface InstanceOptions {
   readonly wrap?: (store: RegistryStore) => RegistryStore;
   readonly prepare?: (snapshot: RegistrySnapshot) => Promise<void>;
+  readonly retire?: (snapshot: RegistrySnapshot) => void;
   readonly url?: string;
 }
 
 async function instance(schema: string, name: string, options: InstanceOptions = {}): Promise<Registry> {
-  const { wrap, prepare, url = TEST_DATABASE_URL } = options;
+  const { wrap, prepare, retire, url = TEST_DATABASE_URL } = options;
   const db = await openDatabase({ url, dataDir: "", schema });
   opened.push(db);
   const store = await createDatabaseRegistryStore(db);
@@ -109,6 +110,7 @@ async function instance(schema: string, name: string, options: InstanceOptions =
     seed: { label: DEMO, documents: demo.documents, problems: demo.problems },
     refreshMs: 3_600_000,
     prepare,
+    retire,
   });
   registries.push(registry);
   // Its first re-read (for a revision written while it started) is over before a test holds one.
@@ -249,6 +251,43 @@ describe("following another instance's revisions", () => {
     await Promise.all([running, queued, closing]);
     await new Promise((r) => setTimeout(r, 100));
     expect(held.reads()).toBe(readsAtClose);
+  });
+});
+
+describe("closing", () => {
+  it("while a new revision's connections are being prepared gives them back and serves nothing new", async () => {
+    const schema = freshSchema();
+    const a = await instance(schema, "a");
+    let preparing = (): void => undefined;
+    const prepared = new Promise<void>((r) => {
+      preparing = r;
+    });
+    let release = (): void => undefined;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const retired: number[] = [];
+    const b = await instance(schema, "b", {
+      prepare: async (snapshot) => {
+        if (snapshot.revision !== 2) return;
+        preparing();
+        await released;
+      },
+      retire: (snapshot) => retired.push(snapshot.revision),
+    });
+    expect(await a.apply(await nezamDocuments(), false, change)).toMatchObject({ revision: 2 });
+    await prepared;
+    let closed = false;
+    const closing = b.close().then(() => {
+      closed = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // Close waits for the preparation under way rather than leaving its connections open behind it.
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(retired).toEqual([2]);
+    expect(b.status().revision).toBe(1);
   });
 });
 
