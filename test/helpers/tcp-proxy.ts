@@ -14,13 +14,24 @@ export interface TcpProxy {
    * connections opened afterwards are carried as before.
    */
   silence(): void;
+  /**
+   * Until `restore()`, accepts new connections (listening again after `cut()`) but carries nothing on them: a
+   * server that never answers.
+   */
+  hold(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { readonly host: string; readonly port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   const pairs = new Set<readonly [Socket, Socket]>();
+  let holding = false;
   const server: Server = createServer((client) => {
+    if (holding) {
+      sockets.add(client);
+      client.on("error", () => client.destroy()).on("close", () => sockets.delete(client));
+      return;
+    }
     const upstream = connect(target.port, target.host);
     sockets.add(client).add(upstream);
     const pair = [client, upstream] as const;
@@ -57,7 +68,12 @@ export async function startTcpProxy(target: { readonly host: string; readonly po
     port,
     cut: stop,
     async restore() {
-      await listen(port);
+      holding = false;
+      if (!server.listening) await listen(port);
+    },
+    async hold() {
+      holding = true;
+      if (!server.listening) await listen(port);
     },
     silence() {
       for (const [client, upstream] of pairs) {

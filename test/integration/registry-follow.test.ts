@@ -323,4 +323,34 @@ describe("the listening connection", () => {
       await proxy.close();
     }
   }, 30_000);
+
+  it("is given up at once when the database closes while it is being reconnected", async () => {
+    const { proxy, url: viaProxy } = await startDatabaseProxy(TEST_DATABASE_URL);
+    const listening = await openDatabase({ url: viaProxy, dataDir: "", schema: freshSchema() });
+    try {
+      let reconnects = 0;
+      await listening.listen(
+        "revisions",
+        () => undefined,
+        () => {
+          reconnects += 1;
+        },
+      );
+      // The connection drops; the reconnection that follows reaches a server that never answers.
+      await proxy.cut();
+      await proxy.hold();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(listening.reachable()).toBe(false);
+      const started = performance.now();
+      await listening.close();
+      // Bounded by the connection time-out (3 s), not by the server that never answers.
+      expect(performance.now() - started).toBeLessThan(4_000);
+      // The server answers again: nothing of the closed database comes back.
+      await proxy.restore();
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(reconnects).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
 });
