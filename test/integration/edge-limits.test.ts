@@ -379,7 +379,10 @@ describe("connections per peer address", () => {
         .poll(
           () =>
             open("127.0.0.1").then(
-              (s) => (held.push(s), true),
+              (s) => {
+                held.push(s);
+                return true;
+              },
               () => false,
             ),
           { timeout: 3000 },
