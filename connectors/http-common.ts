@@ -187,22 +187,20 @@ export interface ExchangeAnswer {
  * guard and into one buffer as they arrive, with no stream per answer. Stopping early (the plan refuses the
  * answer, the guard throws, the signal aborts) closes the connection, so nothing more of that answer is read.
  */
-export function exchange(
+export async function exchange(
   pool: AgencyPool,
   request: ExchangeRequest,
   plan: (statusCode: number, headers: IncomingHttpHeaders) => BodyPlan,
 ): Promise<ExchangeAnswer> {
-  if (request.signal.aborted) return Promise.reject(abortReason(request.signal));
+  if (request.signal.aborted) throw abortReason(request.signal);
+  // A request that gives up while it waits never holds a place; one that gets a place gives it back.
   const waiting = pool.enter(request.signal);
-  const sent = waiting === undefined ? send(pool.dispatcher, request, plan) : waiting.then(() => send(pool.dispatcher, request, plan));
-  // A request that gave up while waiting never held a place.
-  if (waiting === undefined) sent.then(pool.leave, pool.leave);
-  else
-    waiting.then(
-      () => sent.then(pool.leave, pool.leave),
-      () => undefined,
-    );
-  return sent;
+  if (waiting !== undefined) await waiting;
+  try {
+    return await send(pool.dispatcher, request, plan);
+  } finally {
+    pool.leave();
+  }
 }
 
 function send(

@@ -10,9 +10,9 @@
 //   - bounds time: the request message must arrive whole (the caller half-closes a unary or server-streaming
 //     call; a streaming call sends its first message) within `admissionMs`, or the stream is reset;
 //   - counts connections, refusing (closing at once) those above `maxConnections` or, from one peer address,
-//     above `maxConnectionsPerAddress`, and closes a connection
-//     that has not finished its TLS handshake and HTTP/2 preface (the caller's SETTINGS) within `handshakeMs`,
-//     so sockets that connect and say nothing cannot hold the process's connections.
+//     above `maxConnectionsPerAddress`, and closes a connection that has not finished its TLS handshake and
+//     HTTP/2 preface (the caller's SETTINGS) within `handshakeMs`, so sockets that connect and say nothing
+//     cannot hold the process's connections.
 // Per-connection limits (streams, header list size, message size, buffered memory) are HTTP/2 and grpc-js
 // settings, applied in server.ts.
 import {
@@ -77,8 +77,8 @@ export interface EdgeEvents {
    * `shed_pending` (reset while memory ran short), `caller_reset` (reset by the caller before its message),
    * `send_timeout` (an answer the caller did not read in time),
    * `connection_strikes` (a connection closed for too many of these), `connection_limit`,
-   * `address_connection_limit` or
-   * `handshake_timeout` (a connection that did not finish its TLS handshake and HTTP/2 preface in time).
+   * `address_connection_limit` or `handshake_timeout` (a connection that did not finish its TLS handshake and
+   * HTTP/2 preface in time).
    */
   onRefused?(reason: string): void;
   /** A call was answered with a status at the edge; `type` is grpc-js's handler type, undefined for an unknown path. */
@@ -158,6 +158,13 @@ export function refuseStream(stream: ServerHttp2Stream, error: EstelamError | Ou
   } catch {
     stream.destroy();
   }
+}
+
+/** Takes one off `key`'s count, forgetting the key at zero (so the map holds only those with something open). */
+function countDown(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left === 0) counts.delete(key);
+  else counts.set(key, left);
 }
 
 /**
@@ -334,9 +341,7 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
       admitted(stream);
       if (open) openInFlight -= 1;
       else inFlight -= 1;
-      const left = (perCaller.get(caller) ?? 1) - 1;
-      if (left === 0) perCaller.delete(caller);
-      else perCaller.set(caller, left);
+      countDown(perCaller, caller);
     });
     original.call(this, extra, stream, headers);
     // grpc-js has attached its own reader (and paused the stream) by now, so these listeners only watch.
@@ -379,9 +384,7 @@ export function guardServer(server: Server, options: EdgeGuardOptions): EdgeGuar
       greeting.set(peer, timer);
       socket.once("close", () => {
         connections -= 1;
-        const left = (perAddress.get(address) ?? 1) - 1;
-        if (left === 0) perAddress.delete(address);
-        else perAddress.set(address, left);
+        countDown(perAddress, address);
         clearTimeout(timer);
         if (greeting.get(peer) === timer) greeting.delete(peer);
       });
