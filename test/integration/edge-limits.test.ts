@@ -46,9 +46,11 @@ async function refusals(reason: string): Promise<number> {
   return (await scrapeMetrics(t.gateway)).find((s) => s.name === "estelam_edge_refusals_total" && s.labels.reason === reason)?.value ?? 0;
 }
 
-function session(): Promise<ClientHttp2Session> {
+/** An HTTP/2 connection that has greeted, to `address` (default the file's gateway), from `localAddress`. */
+function session(address = t.gateway.grpcAddress, localAddress = "127.0.0.1"): Promise<ClientHttp2Session> {
+  const [host, port] = address.split(":") as [string, string];
   return new Promise((resolve, reject) => {
-    const s = connect(`http://${t.gateway.grpcAddress}`);
+    const s = connect(`http://${address}`, { createConnection: () => connectTcp({ host, port: Number(port), localAddress }) });
     s.once("remoteSettings", () => resolve(s));
     s.once("error", reject);
     s.once("close", () => reject(new Error("the connection was closed")));
@@ -355,14 +357,7 @@ describe("connections per peer address", () => {
       env: { ESTELAM_GRPC_MAX_CONNECTIONS: "20", ESTELAM_GRPC_MAX_CONNECTIONS_PER_ADDRESS: "3" },
     });
     const address = g.gateway.grpcAddress;
-    const open = (localAddress: string) =>
-      new Promise<ClientHttp2Session>((resolve, reject) => {
-        const [host, port] = address.split(":") as [string, string];
-        const s = connect(`http://${address}`, { createConnection: () => connectTcp({ host, port: Number(port), localAddress }) });
-        s.once("remoteSettings", () => resolve(s));
-        s.once("error", reject);
-        s.once("close", () => reject(new Error("the connection was closed")));
-      });
+    const open = (localAddress: string) => session(address, localAddress);
     const held: ClientHttp2Session[] = [];
     try {
       for (let i = 0; i < 3; i++) held.push(await open("127.0.0.1"));

@@ -83,12 +83,18 @@ function request(): ConnectorRequest {
   };
 }
 
+/** A valid operation that POSTs to `path`. */
+function operation(path: string) {
+  const valid = httpJsonConnector.validateOperation({ path }, "operation");
+  if (!valid.ok) throw new Error(JSON.stringify(valid.issues));
+  return valid.options;
+}
+
 async function call(path: string, url = baseUrl) {
-  const operation = httpJsonConnector.validateOperation({ path }, "operation");
-  if (!operation.ok) throw new Error(JSON.stringify(operation.issues));
+  const op = operation(path);
   const connector = connectorAt(url);
   try {
-    return await connector.call(request(), operation.options);
+    return await connector.call(request(), op);
   } finally {
     await connector.close();
   }
@@ -154,11 +160,6 @@ describe("http-json connector", () => {
 
   it("a call still waiting for a connection ends at its deadline and is never sent", async () => {
     const connector = connectorAt(baseUrl, { connections: 1 });
-    const operation = (path: string) => {
-      const valid = httpJsonConnector.validateOperation({ path }, "operation");
-      if (!valid.ok) throw new Error(JSON.stringify(valid.issues));
-      return valid.options;
-    };
     const holder = new AbortController();
     const first = connector.call({ ...request(), signal: holder.signal }, operation("/hang")).catch((e: unknown) => e);
     const deadline = startUpstreamDeadline(200, undefined, new AbortController().signal);
@@ -186,11 +187,6 @@ describe("http-json connector", () => {
 
   it("a call cancelled while it waits for a connection leaves that connection open for the next", async () => {
     const connector = connectorAt(baseUrl, { connections: 1 });
-    const operation = (path: string) => {
-      const valid = httpJsonConnector.validateOperation({ path }, "operation");
-      if (!valid.ok) throw new Error(JSON.stringify(valid.issues));
-      return valid.options;
-    };
     try {
       // Open the one connection, then keep it busy while five callers give up waiting for it.
       expect((await connector.call(request(), operation("/ok"))).answer).toBe("found");

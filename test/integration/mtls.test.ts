@@ -195,6 +195,17 @@ describe("mutual TLS", () => {
   });
 });
 
+/** TLS to the gateway's port as agency `name`, offering HTTP/2, as a gRPC client connects. */
+const tlsOptions = (name: string) => ({
+  host: "127.0.0.1",
+  port: t.gateway.grpcPort,
+  servername: "localhost",
+  ca: readFileSync(join(trusted, "ca.crt")),
+  cert: readFileSync(join(trusted, `${name}.crt`)),
+  key: readFileSync(join(trusted, `${name}.key`)),
+  ALPNProtocols: ["h2"],
+});
+
 describe("connections that do not greet", () => {
   /** Milliseconds from `socket` being open until the gateway closes it. */
   const lifetime = (socket: Socket) =>
@@ -204,16 +215,6 @@ describe("connections that do not greet", () => {
       socket.resume();
       socket.once("close", () => resolve(performance.now() - opened));
     });
-  const tlsOptions = (name: string) => ({
-    host: "127.0.0.1",
-    port: t.gateway.grpcPort,
-    servername: "localhost",
-    ca: readFileSync(join(trusted, "ca.crt")),
-    cert: readFileSync(join(trusted, `${name}.crt`)),
-    key: readFileSync(join(trusted, `${name}.key`)),
-    ALPNProtocols: ["h2"],
-  });
-
   it(`closes a connection that does not finish the TLS handshake within ${HANDSHAKE_MS} ms`, async () => {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = connectTcp(t.gateway.grpcPort, "127.0.0.1", () => resolve(s));
@@ -253,21 +254,10 @@ describe("renewing the gateway's certificate", () => {
   /** The SHA-256 fingerprint (lowercase hex) of the certificate a new connection is served. */
   const served = () =>
     new Promise<string>((resolve, reject) => {
-      const socket = connectTls(
-        {
-          host: "127.0.0.1",
-          port: t.gateway.grpcPort,
-          servername: "localhost",
-          ca: readFileSync(join(trusted, "ca.crt")),
-          cert: readFileSync(join(trusted, "demo-bank.crt")),
-          key: readFileSync(join(trusted, "demo-bank.key")),
-          ALPNProtocols: ["h2"],
-        },
-        () => {
-          resolve(socket.getPeerCertificate().fingerprint256.replace(/:/g, "").toLowerCase());
-          socket.destroy();
-        },
-      );
+      const socket = connectTls(tlsOptions("demo-bank"), () => {
+        resolve(socket.getPeerCertificate().fingerprint256.replace(/:/g, "").toLowerCase());
+        socket.destroy();
+      });
       socket.once("error", reject);
     });
   const fileFingerprint = () => readFileSync(join(trusted, "server.fingerprint"), "utf8").trim();

@@ -4,7 +4,9 @@
 // network silently stops carrying. Otherwise an instance serves an old revision until its next timed re-read
 // (minutes with a long ESTELAM_REGISTRY_REFRESH_MS) or for good. A change this instance commits but cannot
 // serve is still reported as made. Real PostgreSQL, several instances; the timed re-read is set to an hour.
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { builtInConnectorKinds } from "../../connectors/kinds.ts";
 import type { RegistrySnapshot } from "../../registry/catalogue.ts";
@@ -12,7 +14,7 @@ import type { Database } from "../../registry/database.ts";
 import { openDatabase } from "../../registry/database-open.ts";
 import { createDatabaseRegistryStore } from "../../registry/database-store.ts";
 import { readDocuments } from "../../registry/documents.ts";
-import { createRegistry, type Registry } from "../../registry/registry.ts";
+import { createRegistry, type Registry, ReloadError } from "../../registry/registry.ts";
 import type { RegistryStore } from "../../registry/store.ts";
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "../helpers/postgres.ts";
 import { startDatabaseProxy } from "../helpers/tcp-proxy.ts";
@@ -70,6 +72,29 @@ function heldStore(store: RegistryStore) {
       return new Promise((r) => {
         notified = r;
       });
+    },
+  };
+}
+
+/** A `prepare` that holds the first snapshot `which` picks until `release()`; `reached` once it holds it. */
+function heldPreparation(which: (snapshot: RegistrySnapshot) => boolean) {
+  let reachedNow = (): void => undefined;
+  const reached = new Promise<void>((r) => {
+    reachedNow = r;
+  });
+  let release = (): void => undefined;
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  let holding = false;
+  return {
+    reached,
+    release: () => release(),
+    prepare: async (snapshot: RegistrySnapshot): Promise<void> => {
+      if (holding || !which(snapshot)) return;
+      holding = true;
+      reachedNow();
+      await released;
     },
   };
 }
@@ -214,26 +239,11 @@ describe("following another instance's revisions", () => {
     const schema = freshSchema();
     const a = await instance(schema, "a");
     // B's first revision takes a while to prepare (its connections warm); A writes revision 2 meanwhile.
-    let preparing = (): void => undefined;
-    const prepared = new Promise<void>((r) => {
-      preparing = r;
-    });
-    let release = (): void => undefined;
-    const released = new Promise<void>((r) => {
-      release = r;
-    });
-    let first = true;
-    const starting = instance(schema, "b", {
-      prepare: async () => {
-        if (!first) return;
-        first = false;
-        preparing();
-        await released;
-      },
-    });
-    await prepared;
+    const held = heldPreparation(() => true);
+    const starting = instance(schema, "b", { prepare: held.prepare });
+    await held.reached;
     expect(await a.apply(await nezamDocuments(), false, change)).toMatchObject({ revision: 2 });
-    release();
+    held.release();
     const b = await starting;
     await expect.poll(() => b.status().revision, { timeout: 1000, interval: 10 }).toBe(2);
   });
@@ -254,29 +264,50 @@ describe("following another instance's revisions", () => {
   });
 });
 
+describe("reloading the files of the revision served", () => {
+  it("keeps the connections it has when the renewed ones cannot be prepared, and renews them once they can", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "estelam-reload-ca-"));
+    const caFile = join(dir, "nezam-ca.pem");
+    writeFileSync(caFile, "the CA before renewal\n");
+    try {
+      const flaky = flakyPrepare();
+      const a = await instance(freshSchema(), "a", { prepare: flaky.prepare });
+      const documents = await nezamDocuments();
+      for (const d of documents) {
+        const content = d.content as { kind: string; spec: { options?: Record<string, unknown> } };
+        if (content.kind === "Endpoint") content.spec.options = { baseUrl: "https://127.0.0.1:9", tls: { caFile } };
+      }
+      expect(await a.apply(documents, false, change)).toMatchObject({ result: "applied", revision: 2 });
+      const before = a.current().endpoints.get("nezam/main")?.connection;
+      const untouched = a.current().endpoints.get("nocr/main")?.connection;
+
+      writeFileSync(caFile, "the renewed CA\n");
+      flaky.state.failing = true;
+      const failure = await a.reload().catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(ReloadError);
+      expect((failure as ReloadError).problems).toEqual([expect.stringContaining("could not be prepared")]);
+      expect(a.current().endpoints.get("nezam/main")?.connection).toBe(before);
+      expect(a.status()).toMatchObject({ revision: 2, unservable: undefined });
+
+      flaky.state.failing = false;
+      expect(await a.reload()).toEqual({ revision: 2, renewed: ["nezam/main"] });
+      expect(a.current().endpoints.get("nezam/main")?.connection).not.toBe(before);
+      expect(a.current().endpoints.get("nocr/main")?.connection).toBe(untouched);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("closing", () => {
   it("while a new revision's connections are being prepared gives them back and serves nothing new", async () => {
     const schema = freshSchema();
     const a = await instance(schema, "a");
-    let preparing = (): void => undefined;
-    const prepared = new Promise<void>((r) => {
-      preparing = r;
-    });
-    let release = (): void => undefined;
-    const released = new Promise<void>((r) => {
-      release = r;
-    });
+    const held = heldPreparation((snapshot) => snapshot.revision === 2);
     const retired: number[] = [];
-    const b = await instance(schema, "b", {
-      prepare: async (snapshot) => {
-        if (snapshot.revision !== 2) return;
-        preparing();
-        await released;
-      },
-      retire: (snapshot) => retired.push(snapshot.revision),
-    });
+    const b = await instance(schema, "b", { prepare: held.prepare, retire: (snapshot) => retired.push(snapshot.revision) });
     expect(await a.apply(await nezamDocuments(), false, change)).toMatchObject({ revision: 2 });
-    await prepared;
+    await held.reached;
     let closed = false;
     const closing = b.close().then(() => {
       closed = true;
@@ -284,7 +315,7 @@ describe("closing", () => {
     await new Promise((r) => setTimeout(r, 50));
     // Close waits for the preparation under way rather than leaving its connections open behind it.
     expect(closed).toBe(false);
-    release();
+    held.release();
     await closing;
     expect(retired).toEqual([2]);
     expect(b.status().revision).toBe(1);

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the documents' own ${NAME} references.
 // Renewed files without a restart: an endpoint calls the demo agencies' mutual-TLS face with a client
 // certificate from a file. The file is replaced by a renewed certificate under the same path; reloading the
 // registry (what SIGHUP does) builds the served revision again, and only the endpoint whose file changed gets
