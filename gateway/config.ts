@@ -205,6 +205,12 @@ export const SETTINGS = [
       "Time a new connection to the gRPC port has to finish its TLS handshake and HTTP/2 preface; one that has not is closed, so connections that say nothing cannot hold the places of ESTELAM_GRPC_MAX_CONNECTIONS.",
   },
   {
+    name: "ESTELAM_GRPC_CONNECTION_IDLE_MS",
+    default: "600000",
+    description:
+      "Time a connection to the gRPC port may stay open with no call in progress; then the gateway closes it gracefully (GOAWAY) and gRPC clients reconnect on their next call. Keep-alive pings do not count as calls.",
+  },
+  {
     name: "ESTELAM_GRPC_MAX_IN_FLIGHT",
     default: "4096",
     description: "Calls in flight per process; further ones get RESOURCE_EXHAUSTED / OVERLOADED at once.",
@@ -537,6 +543,7 @@ export function resolveConfig(env: Readonly<Record<string, string | undefined>>,
       maxConnections: int("ESTELAM_GRPC_MAX_CONNECTIONS", 1, 1_000_000),
       maxConnectionsPerAddress: int("ESTELAM_GRPC_MAX_CONNECTIONS_PER_ADDRESS", 1, 1_000_000),
       handshakeMs: int("ESTELAM_GRPC_HANDSHAKE_MS", 100, 600_000),
+      connectionIdleMs: int("ESTELAM_GRPC_CONNECTION_IDLE_MS", 1000, 86_400_000),
       maxInFlight: int("ESTELAM_GRPC_MAX_IN_FLIGHT", 1, 1_000_000),
       maxStreamsPerConnection: int("ESTELAM_GRPC_MAX_STREAMS_PER_CONNECTION", 1, 100_000),
       maxHeaderBytes: int("ESTELAM_GRPC_MAX_HEADER_BYTES", 1024, 1_048_576),

@@ -36,6 +36,8 @@ export interface ServerLimits extends EdgeLimits {
   readonly maxStreamsPerConnection: number;
   /** Memory (MiB) Node's HTTP/2 layer may use for one connection before its new streams are refused. */
   readonly sessionMemoryMiB: number;
+  /** Time a connection may stay open with no call in progress before it is closed gracefully (GOAWAY). */
+  readonly connectionIdleMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -52,6 +54,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxMessageBytes: 1024 * 1024,
   maxStreamsPerConnection: 100,
   sessionMemoryMiB: 32,
+  connectionIdleMs: 10 * 60_000,
 };
 
 export interface GrpcServer {
@@ -85,7 +88,7 @@ function serverOptions(options: GrpcServerOptions, limits: ServerLimits): Server
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_timeout_ms": 20_000,
     // Idle connections are closed so a quiet client does not pin server resources forever.
-    "grpc.max_connection_idle_ms": 10 * 60_000,
+    "grpc.max_connection_idle_ms": limits.connectionIdleMs,
     // Bound the streams one connection may open at once; one caller should not starve the rest.
     "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
     // grpc-js disables Node's per-connection memory cap by default; bound what one connection buffers.

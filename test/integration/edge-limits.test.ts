@@ -5,8 +5,10 @@
 // short. Each refusal is a catalogued status (RESOURCE_EXHAUSTED / OVERLOADED with a retry hint) or a reset.
 import { type ClientHttp2Session, connect, constants } from "node:http2";
 import { connect as connectTcp, type Socket } from "node:net";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../core/errors.ts";
+import { InquireRequestSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { createInquiryClient } from "../helpers/client.ts";
 import { KEYS, scrapeMetrics, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { grpcFrame } from "../helpers/h2-abuse.ts";
@@ -385,6 +387,60 @@ describe("connections per peer address", () => {
         .toBe(true);
     } finally {
       for (const s of held) s.destroy();
+    }
+  });
+});
+
+describe("idle connections", () => {
+  const IDLE_MS = 1000;
+  let g: TestGateway | undefined;
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  const connections = async (gateway: TestGateway): Promise<number> =>
+    (await scrapeMetrics(gateway.gateway)).find((x) => x.name === "estelam_edge_connections")?.value ?? Number.NaN;
+
+  it(`closes a connection with no call in progress for ${IDLE_MS} ms with GOAWAY, not while a call is in progress, and a gRPC client's next call is answered`, async () => {
+    g = await startTestGateway({ audit: "journal", env: { ESTELAM_GRPC_CONNECTION_IDLE_MS: String(IDLE_MS) } });
+    const gateway = g;
+    const s = await session(gateway.gateway.grpcAddress);
+    let goawayAt: number | undefined;
+    let goawayCode: number | undefined;
+    s.once("goaway", (code) => {
+      goawayAt = performance.now();
+      goawayCode = code;
+    });
+    const closed = new Promise<number>((resolve) => s.once("close", () => resolve(performance.now())));
+    const client = createInquiryClient(gateway.gateway.grpcAddress, KEYS.demoBank);
+    try {
+      // A call that outlasts the idle time keeps its connection open.
+      gateway.agencies.faults.set({ agency: "post", mode: "ok", latencyMs: IDLE_MS + 500 });
+      const slow = await outcome(
+        s,
+        headers(),
+        grpcFrame(Buffer.from(toBinary(InquireRequestSchema, create(InquireRequestSchema, address)))),
+        true,
+      );
+      gateway.agencies.faults.reset();
+      expect(slow.status).toBe("0");
+      expect(slow.ms).toBeGreaterThan(IDLE_MS);
+      expect(goawayAt).toBeUndefined();
+      // Then quiet: told GOAWAY with NO_ERROR once the idle time has passed since that call, and closed.
+      const quietSince = performance.now();
+      await expect.poll(() => goawayAt, { timeout: IDLE_MS * 3, interval: 50 }).toBeDefined();
+      expect(goawayCode).toBe(constants.NGHTTP2_NO_ERROR);
+      expect((goawayAt as number) - quietSince).toBeGreaterThanOrEqual(IDLE_MS - 100);
+      expect((await closed) - quietSince).toBeLessThan(IDLE_MS * 4);
+
+      // A gRPC client's connection is closed the same way; its next call opens a new one and is answered.
+      expect((await client.inquire(address)).ok).toBe(true);
+      await expect.poll(() => connections(gateway), { timeout: IDLE_MS * 4, interval: 100 }).toBe(0);
+      expect((await client.inquire(address)).ok).toBe(true);
+    } finally {
+      s.destroy();
+      client.close();
+      gateway.agencies.faults.reset();
     }
   });
 });

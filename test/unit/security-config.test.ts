@@ -24,6 +24,7 @@ describe("edge and TLS settings", () => {
       maxConnections: 1000,
       maxConnectionsPerAddress: 100,
       handshakeMs: 5000,
+      connectionIdleMs: 600_000,
       maxInFlight: 4096,
       maxInFlightPerCaller: 1024,
       maxStrikesPerConnection: 100,
@@ -54,6 +55,7 @@ describe("edge and TLS settings", () => {
     [{ ESTELAM_GRPC_ADMISSION_MS: "0" }, /ESTELAM_GRPC_ADMISSION_MS=0 must be a whole number/],
     [{ ESTELAM_GRPC_MAX_HEADER_BYTES: "100" }, /ESTELAM_GRPC_MAX_HEADER_BYTES=100 must be a whole number/],
     [{ ESTELAM_SHED_MEMORY_PERCENT: "150" }, /ESTELAM_SHED_MEMORY_PERCENT=150 must be a whole number/],
+    [{ ESTELAM_GRPC_CONNECTION_IDLE_MS: "10" }, /ESTELAM_GRPC_CONNECTION_IDLE_MS=10 must be a whole number/],
   ])("refuse %o", (env, message) => {
     expect(problems(env).join("\n")).toMatch(message);
   });
