@@ -235,6 +235,26 @@ describe("following another instance's revisions", () => {
     expect(a.status()).toMatchObject({ revision: 2, unservable: undefined });
   });
 
+  it("tells every swap listener of a new revision even when one of them throws", async () => {
+    const schema = freshSchema();
+    const a = await instance(schema, "a");
+    const b = await instance(schema, "b");
+    const heard: number[] = [];
+    const stopFirst = b.onSwap(() => {
+      throw new Error("a watcher whose stream is gone");
+    });
+    const stopSecond = b.onSwap((_snapshot, record) => heard.push(record.revision));
+    try {
+      expect(await a.apply(await nezamDocuments(), false, change)).toMatchObject({ result: "applied", revision: 2 });
+      await expect.poll(() => heard, { timeout: 2000, interval: 10 }).toEqual([2]);
+      expect(b.status()).toMatchObject({ revision: 2, unservable: undefined });
+      expect(b.current().inquiryTypes.has("nezam.military-service-status.v1")).toBe(true);
+    } finally {
+      stopFirst();
+      stopSecond();
+    }
+  });
+
   it("serves a revision written while it was starting", async () => {
     const schema = freshSchema();
     const a = await instance(schema, "a");
