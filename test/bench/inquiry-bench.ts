@@ -495,6 +495,7 @@ async function referenceBench(run: Run): Promise<{ ok: boolean; summary: Referen
     machineBusySeconds,
     progress,
     timeoutSeconds: options.maxSeconds,
+    unloaded: options.unloaded,
   });
   const json = { bench: "estelam-reference-proxy", audit: { sink: audit.sink, why: audit.why }, ...summary };
   if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
@@ -973,6 +974,13 @@ async function goalsBench(options: BenchOptions, register: (run: Run) => void): 
       `p99 added ≤ 1 ms at ${options.rate ?? 1000}/s open loop`,
       `${open.added.p99.toFixed(2)} ms (p50 ${open.added.p50.toFixed(2)}, p99.9 ${open.added.p999.toFixed(2)})`,
       goal(open.added.p99 <= 1),
+    ],
+    [
+      "unloaded latency added ≤ 1 ms p50 (audit issue)",
+      s.unloaded === undefined
+        ? "not measured (--unloaded 0)"
+        : `${s.unloaded.addedMs.gateway.p50.toFixed(3)} ms (p99 ${s.unloaded.addedMs.gateway.p99.toFixed(3)}; nginx adds ${s.unloaded.addedMs.nginx.p50.toFixed(3)} p50)`,
+      s.unloaded === undefined ? "–" : goal(s.unloaded.addedMs.gateway.p50 < 1),
     ],
     [
       "idle CPU < 1 % of a core",

@@ -36,6 +36,8 @@ export interface BenchOptions {
   /** h2load connections and streams per connection for --reference. */
   readonly connections: number;
   readonly streams: number;
+  /** --reference and --goals: calls made one at a time to each target, for the latency each proxy adds unloaded (0: none). */
+  readonly unloaded: number;
   /** Instead of the inquiry bench: build an audit index and time the citizen's report. */
   readonly auditIndex: boolean;
   readonly indexEvents: number;
@@ -103,6 +105,9 @@ alternating the two paths for several rounds, and reports the median of each pat
   --sample-seconds <s> seconds between memory samples of --soak          (default 10)
   --connections <n>   h2load connections for --reference                  (default 4)
   --streams <n>       h2load streams per connection for --reference       (default 16)
+  --unloaded <n>      with --reference and --goals: then n calls one at a time (h2load, 1 connection, 1
+                      stream) to each target, and the latency nginx and the gateway add to the agency's
+                      p50 and p99 (0: skip)                                (default 2000)
   --audit-index       instead: build an audit index of --index-events records in the database and time
                       a citizen's data-access report and a tracking-code look-up against it
   --index-events <n>  records in that index                               (default 5000000)
@@ -162,6 +167,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         "sample-seconds": { type: "string" },
         connections: { type: "string" },
         streams: { type: "string" },
+        unloaded: { type: "string" },
         "index-events": { type: "string" },
         "index-people": { type: "string" },
         "database-url": { type: "string" },
@@ -234,6 +240,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     durationSeconds: wholeNumber("duration", text("duration"), 10, 1, 3600),
     connections: wholeNumber("connections", text("connections"), 4, 1, 1000),
     streams: wholeNumber("streams", text("streams"), 16, 1, 1000),
+    unloaded: wholeNumber("unloaded", text("unloaded"), 2000, 0, 1_000_000),
     indexEvents: wholeNumber("index-events", text("index-events"), 5_000_000, 1000, 100_000_000),
     indexPeople: wholeNumber("index-people", text("index-people"), 1_000_000, 10, 100_000_000),
     databaseUrl: text("database-url"),

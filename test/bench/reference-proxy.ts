@@ -9,6 +9,9 @@
 //     gRPC agency through its gRPC connector;
 //   - the demo agencies' gRPC face directly, the floor.
 // CPU per call is utime + stime from /proc/<pid>/stat before and after each phase, divided by the calls.
+// Then, unless `unloaded` is 0, each target is asked that many calls one at a time (one connection, one
+// stream) with h2load's per-request log: the same client for all three, so what nginx and the gateway add to
+// the agency's own latency is the proxy's alone.
 import { execFile, spawn } from "node:child_process";
 import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -16,6 +19,7 @@ import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { InquireRequestSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
+import { percentile as percentileOf } from "./load.ts";
 import { procCpuSeconds, procTreeCpuSeconds } from "./processes.ts";
 import { median } from "./report.ts";
 
@@ -170,6 +174,8 @@ export interface H2loadOptions {
   readonly streams: number;
   readonly timeFile: string;
   readonly timeoutSeconds: number;
+  /** Where h2load writes one line per request (start µs, status, duration µs). */
+  readonly logFile?: string;
 }
 
 /** Parses h2load's summary ("requests: N total, … S succeeded, F failed, …" and "finished in 1.23s, …"). */
@@ -196,6 +202,7 @@ export function runH2load(options: H2loadOptions): Promise<H2loadRun> {
     String(options.streams),
     "-t",
     "1",
+    ...(options.logFile === undefined ? [] : [`--log-file=${options.logFile}`]),
     "-d",
     options.bodyFile,
     "-H",
@@ -220,6 +227,18 @@ export function runH2load(options: H2loadOptions): Promise<H2loadRun> {
       }
     });
   });
+}
+
+/** The durations (ms) in an h2load per-request log. */
+export function h2loadLatencies(logFile: string): Float64Array {
+  const lines = readFileSync(logFile, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "");
+  const durations = new Float64Array(lines.length);
+  lines.forEach((line, i) => {
+    durations[i] = Number(line.split("\t")[2]) / 1000;
+  });
+  return durations;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -261,7 +280,16 @@ export interface ReferenceSummary {
   /** Gateway throughput ÷ the agency's direct gRPC throughput, and nginx's. */
   readonly gatewayThroughputRatio: number;
   readonly nginxThroughputRatio: number;
+  /** One call at a time: each target's latency, and what nginx and the gateway add to the agency's. */
+  readonly unloaded: UnloadedLatency | undefined;
   readonly problems: readonly string[];
+}
+
+export interface UnloadedLatency {
+  readonly calls: number;
+  readonly latencyMs: Readonly<Record<ReferenceTarget, { readonly p50: number; readonly p99: number }>>;
+  /** Target p50 (p99) minus the agency's p50 (p99). */
+  readonly addedMs: Readonly<Record<"nginx" | "gateway", { readonly p50: number; readonly p99: number }>>;
 }
 
 export interface ReferenceContext {
@@ -285,6 +313,8 @@ export interface ReferenceContext {
   readonly machineBusySeconds: () => number | undefined;
   readonly progress: (text: string) => void;
   readonly timeoutSeconds: number;
+  /** Calls made one at a time to each target after the loaded rounds (0: none). */
+  readonly unloaded: number;
 }
 
 async function agencyAnswered(url: string, agency: string, status: string): Promise<number> {
@@ -335,16 +365,17 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
   const answered = (target: ReferenceTarget): Promise<number> =>
     target === "gateway" ? gatewayAnswered(ctx.gatewayHttpUrl) : agencyAnswered(ctx.agenciesUrl, "welfare", "OK");
 
-  const load = (target: ReferenceTarget, requests: number): Promise<H2loadRun> =>
+  const load = (target: ReferenceTarget, requests: number, oneAtATime?: { logFile: string }): Promise<H2loadRun> =>
     runH2load({
       url: targets[target].url,
       bodyFile: targets[target].body,
       headers: targets[target].headers,
       requests,
-      connections: ctx.connections,
-      streams: ctx.streams,
+      connections: oneAtATime === undefined ? ctx.connections : 1,
+      streams: oneAtATime === undefined ? ctx.streams : 1,
       timeFile: join(ctx.dir, "h2load.time"),
       timeoutSeconds: ctx.timeoutSeconds,
+      ...(oneAtATime === undefined ? {} : { logFile: oneAtATime.logFile }),
     });
 
   const problems: string[] = [];
@@ -426,6 +457,33 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
     };
   };
   const medians = { nginx: medianOf("nginx"), gateway: medianOf("gateway"), agency: medianOf("agency") };
+
+  let unloaded: UnloadedLatency | undefined;
+  if (ctx.unloaded > 0) {
+    const latencyMs = {} as Record<ReferenceTarget, { p50: number; p99: number }>;
+    for (const target of ["agency", "nginx", "gateway"] as const) {
+      const logFile = join(ctx.dir, `unloaded-${target}.log`);
+      const answeredBefore = await answered(target);
+      // A tenth more first, not timed, so the one connection is warm.
+      await load(target, Math.ceil(ctx.unloaded / 10), { logFile: join(ctx.dir, `unloaded-${target}-warm-up.log`) });
+      const run = await load(target, ctx.unloaded, { logFile });
+      if (target === "gateway") await ctx.settle();
+      const ok = (await answered(target)) - answeredBefore;
+      const expected = ctx.unloaded + Math.ceil(ctx.unloaded / 10);
+      if (run.failed > 0 || ok !== expected) problems.push(`one at a time, ${target}: ${ok} of ${expected} calls answered OK`);
+      const durations = h2loadLatencies(logFile);
+      latencyMs[target] = { p50: percentileOf(durations, 0.5), p99: percentileOf(durations, 0.99) };
+      ctx.progress(
+        `one at a time, ${target}: ${run.requests} calls, p50 ${latencyMs[target].p50.toFixed(3)} ms, p99 ${latencyMs[target].p99.toFixed(3)} ms`,
+      );
+    }
+    const added = (target: "nginx" | "gateway") => ({
+      p50: latencyMs[target].p50 - latencyMs.agency.p50,
+      p99: latencyMs[target].p99 - latencyMs.agency.p99,
+    });
+    unloaded = { calls: ctx.unloaded, latencyMs, addedMs: { nginx: added("nginx"), gateway: added("gateway") } };
+  }
+
   return {
     connections: ctx.connections,
     streams: ctx.streams,
@@ -436,6 +494,7 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
     cpuRatio: (medians.gateway.proxyCpuUs ?? Number.NaN) / (medians.nginx.proxyCpuUs ?? Number.NaN),
     gatewayThroughputRatio: medians.gateway.throughput / medians.agency.throughput,
     nginxThroughputRatio: medians.nginx.throughput / medians.agency.throughput,
+    unloaded,
     problems,
   };
 }
@@ -463,9 +522,30 @@ export function formatReference(summary: ReferenceSummary): string {
     "",
     `gateway CPU per inquiry ÷ nginx CPU per call: ${summary.cpuRatio.toFixed(2)} (goal ≤ 1.5)`,
     `throughput ÷ the agency direct: gateway ${summary.gatewayThroughputRatio.toFixed(2)} (goal ≥ 0.5), nginx ${summary.nginxThroughputRatio.toFixed(2)}`,
+    ...formatUnloaded(summary.unloaded),
     ...summary.problems.map((p) => `PROBLEM: ${p}`),
     "",
   ].join("\n");
+}
+
+function formatUnloaded(u: UnloadedLatency | undefined): string[] {
+  if (u === undefined) return [];
+  const ms = (x: number): string => x.toFixed(3);
+  const row = (label: string, target: ReferenceTarget): string => {
+    const added = target === "agency" ? undefined : u.addedMs[target];
+    return `${label.padEnd(44)}${ms(u.latencyMs[target].p50).padStart(10)}${ms(u.latencyMs[target].p99).padStart(10)}${(added === undefined ? "" : ms(added.p50)).padStart(12)}${(added === undefined ? "" : ms(added.p99)).padStart(12)}`;
+  };
+  return [
+    "",
+    `one call at a time (h2load 1 connection × 1 stream, ${u.calls} calls each), ms`,
+    "",
+    `${"".padEnd(44)}${"p50".padStart(10)}${"p99".padStart(10)}${"added p50".padStart(12)}${"added p99".padStart(12)}`,
+    row("nginx grpc_pass → welfare agency (gRPC)", "nginx"),
+    row("gateway gRPC connector → welfare agency", "gateway"),
+    row("welfare agency direct (gRPC)", "agency"),
+    "",
+    `unloaded latency the gateway adds: ${ms(u.addedMs.gateway.p50)} ms p50 (goal < 1 ms); nginx adds ${ms(u.addedMs.nginx.p50)} ms`,
+  ];
 }
 
 /** Whether Debian's nginx and h2load are installed. */

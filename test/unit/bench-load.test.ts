@@ -1,11 +1,21 @@
 // The benchmark's measuring instruments: the open loop must count latency from each inquiry's scheduled
 // time (a stall delays everything due during it), and the reference mode must read h2load and build
 // gRPC bodies correctly, or its ratios mean nothing.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { InquireRequestSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { percentile, runOpenLoop } from "../bench/load.ts";
-import { decileInquiryFrame, grpcFrame, nginxConfig, parseH2loadOutput, welfareRequestFrame } from "../bench/reference-proxy.ts";
+import {
+  decileInquiryFrame,
+  grpcFrame,
+  h2loadLatencies,
+  nginxConfig,
+  parseH2loadOutput,
+  welfareRequestFrame,
+} from "../bench/reference-proxy.ts";
 import { buildWorkload } from "../bench/workload.ts";
 
 describe("open loop", () => {
@@ -80,6 +90,18 @@ status codes: 20000 2xx, 0 3xx, 0 4xx, 0 5xx`;
     expect(parseH2loadOutput(text)).toEqual({ requests: 20000, succeeded: 19998, failed: 2, seconds: 2.92 });
     expect(parseH2loadOutput(text.replace("2.92s", "850.5ms")).seconds).toBeCloseTo(0.8505);
     expect(() => parseH2loadOutput("connect: Connection refused")).toThrow(/no summary/);
+  });
+
+  it("reads each request's duration from h2load's per-request log, in milliseconds", () => {
+    const dir = mkdtempSync(join(tmpdir(), "estelam-h2load-log-"));
+    try {
+      const file = join(dir, "requests.log");
+      writeFileSync(file, "1764028800000000\t200\t512\n1764028800001000\t200\t1834\n1764028800003000\t200\t20480\n");
+      expect([...h2loadLatencies(file)]).toEqual([0.512, 1.834, 20.48]);
+      expect(percentile(h2loadLatencies(file), 0.5)).toBe(1.834);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("keeps nginx on loopback, in the foreground, with its files in the run's folder", () => {
