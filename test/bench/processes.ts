@@ -3,10 +3,12 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import type { FloorMode } from "./floor-server.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const GATEWAY_MAIN = resolve(ROOT, "gateway/main.ts");
 const AGENCIES_MAIN = resolve(ROOT, "simulators/demo-agencies/main.ts");
+const FLOOR_MAIN = resolve(ROOT, "test/bench/floor-server.ts");
 const STDERR_TAIL_CHARS = 4000;
 
 export interface Child {
@@ -101,6 +103,34 @@ export async function startAgenciesChild(): Promise<AgenciesChild> {
     15_000,
   );
   return { ...child, url, grpcAddress };
+}
+
+export interface FloorChild extends Child {
+  /** Its gRPC port, `127.0.0.1:port`. */
+  readonly address: string;
+}
+
+/** The stack's floor (test/bench/floor-server.ts) in `mode`, against the demo agencies; resolves once bound. */
+export async function startFloorChild(mode: FloorMode, agencies: AgenciesChild): Promise<FloorChild> {
+  const child = spawnChild(
+    `the stack's floor (${mode})`,
+    [FLOOR_MAIN, "--serve", mode, "--agencies", agencies.url, "--agency-grpc", agencies.grpcAddress],
+    { PATH: process.env.PATH ?? "" },
+    "pipe",
+  );
+  const port = await untilReady(
+    child,
+    new Promise<string>((done) => {
+      let out = "";
+      child.process.stdout?.setEncoding("utf8").on("data", (text: string) => {
+        out += text;
+        const found = /^PORT=(\d+)\s*$/m.exec(out);
+        if (found !== null) done(found[1] as string);
+      });
+    }),
+    15_000,
+  );
+  return { ...child, address: `127.0.0.1:${port}` };
 }
 
 export interface GatewayChildOptions {

@@ -17,8 +17,8 @@ import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from "n
 import { connect } from "node:net";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { InquireRequestSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
+import { WELFARE_METHOD, WELFARE_TOKEN, welfareRequest } from "./floor-server.ts";
 import { percentile as percentileOf } from "./load.ts";
 import { procCpuSeconds, procTreeCpuSeconds } from "./processes.ts";
 import { median } from "./report.ts";
@@ -27,9 +27,6 @@ export const NGINX = "/usr/sbin/nginx";
 export const H2LOAD = "/usr/bin/h2load";
 const TIME = "/usr/bin/time";
 
-/** The welfare agency's token (simulators/demo-agencies/agencies.ts); a demo value, not a secret. */
-const WELFARE_TOKEN = "welfare-demo-token-3a7e58";
-const WELFARE_METHOD = "/ir.mcls.refah.v1.SubsidyService/GetHouseholdDecile";
 const INQUIRE_METHOD = "/estelam.inquiry.v1.InquiryService/Inquire";
 /** The national code every target asks about; the welfare agency answers it with a decile. */
 const NATIONAL_CODE = "0012345679";
@@ -56,7 +53,7 @@ export function decileInquiryFrame(): Buffer {
 
 /** The welfare agency's GetHouseholdDecileRequest (field 1, national_code), framed. */
 export function welfareRequestFrame(nationalCode: string): Buffer {
-  return grpcFrame(new BinaryWriter().tag(1, WireType.LengthDelimited).string(nationalCode).finish());
+  return grpcFrame(welfareRequest(nationalCode));
 }
 
 // ---------------------------------------------------------------------------------------------------------
