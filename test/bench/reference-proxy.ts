@@ -287,6 +287,8 @@ export interface UnloadedLatency {
   readonly latencyMs: Readonly<Record<ReferenceTarget, { readonly p50: number; readonly p99: number }>>;
   /** Target p50 (p99) minus the agency's p50 (p99). */
   readonly addedMs: Readonly<Record<"nginx" | "gateway", { readonly p50: number; readonly p99: number }>>;
+  /** CPU µs per call of the proxy's processes over the timed calls (for the gateway, until its backlog is shipped). */
+  readonly cpuUs: Readonly<Record<"nginx" | "gateway", number | undefined>>;
 }
 
 export interface ReferenceContext {
@@ -458,13 +460,21 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
   let unloaded: UnloadedLatency | undefined;
   if (ctx.unloaded > 0) {
     const latencyMs = {} as Record<ReferenceTarget, { p50: number; p99: number }>;
+    const cpuUs: Record<"nginx" | "gateway", number | undefined> = { nginx: undefined, gateway: undefined };
     for (const target of ["agency", "nginx", "gateway"] as const) {
       const logFile = join(ctx.dir, `unloaded-${target}.log`);
       const answeredBefore = await answered(target);
       // A tenth more first, not timed, so the one connection is warm.
       await load(target, Math.ceil(ctx.unloaded / 10), { logFile: join(ctx.dir, `unloaded-${target}-warm-up.log`) });
+      const pid = targets[target].pid;
+      const cpu = (): number | undefined =>
+        pid === undefined ? undefined : target === "gateway" ? procTreeCpuSeconds(pid) : procCpuSeconds(pid);
+      const cpuBefore = cpu();
       const run = await load(target, ctx.unloaded, { logFile });
       if (target === "gateway") await ctx.settle();
+      const cpuAfter = cpu();
+      if (target !== "agency" && cpuBefore !== undefined && cpuAfter !== undefined)
+        cpuUs[target] = ((cpuAfter - cpuBefore) * 1e6) / ctx.unloaded;
       const ok = (await answered(target)) - answeredBefore;
       const expected = ctx.unloaded + Math.ceil(ctx.unloaded / 10);
       if (run.failed > 0 || ok !== expected) problems.push(`one at a time, ${target}: ${ok} of ${expected} calls answered OK`);
@@ -478,7 +488,7 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
       p50: latencyMs[target].p50 - latencyMs.agency.p50,
       p99: latencyMs[target].p99 - latencyMs.agency.p99,
     });
-    unloaded = { calls: ctx.unloaded, latencyMs, addedMs: { nginx: added("nginx"), gateway: added("gateway") } };
+    unloaded = { calls: ctx.unloaded, latencyMs, addedMs: { nginx: added("nginx"), gateway: added("gateway") }, cpuUs };
   }
 
   return {
@@ -530,13 +540,14 @@ function formatUnloaded(u: UnloadedLatency | undefined): string[] {
   const ms = (x: number): string => x.toFixed(3);
   const row = (label: string, target: ReferenceTarget): string => {
     const added = target === "agency" ? undefined : u.addedMs[target];
-    return `${label.padEnd(44)}${ms(u.latencyMs[target].p50).padStart(10)}${ms(u.latencyMs[target].p99).padStart(10)}${(added === undefined ? "" : ms(added.p50)).padStart(12)}${(added === undefined ? "" : ms(added.p99)).padStart(12)}`;
+    const cpu = target === "agency" ? undefined : u.cpuUs[target];
+    return `${label.padEnd(44)}${ms(u.latencyMs[target].p50).padStart(10)}${ms(u.latencyMs[target].p99).padStart(10)}${(added === undefined ? "" : ms(added.p50)).padStart(12)}${(added === undefined ? "" : ms(added.p99)).padStart(12)}${(cpu === undefined ? "" : cpu.toFixed(0)).padStart(14)}`;
   };
   return [
     "",
     `one call at a time (h2load 1 connection × 1 stream, ${u.calls} calls each), ms`,
     "",
-    `${"".padEnd(44)}${"p50".padStart(10)}${"p99".padStart(10)}${"added p50".padStart(12)}${"added p99".padStart(12)}`,
+    `${"".padEnd(44)}${"p50".padStart(10)}${"p99".padStart(10)}${"added p50".padStart(12)}${"added p99".padStart(12)}${"CPU µs/call".padStart(14)}`,
     row("nginx grpc_pass → welfare agency (gRPC)", "nginx"),
     row("gateway gRPC connector → welfare agency", "gateway"),
     row("welfare agency direct (gRPC)", "agency"),

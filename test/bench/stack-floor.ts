@@ -60,13 +60,16 @@ const load = (dir: string, target: Target, requests: number, oneAtATime?: string
     ...(oneAtATime === undefined ? {} : { logFile: oneAtATime }),
   });
 
-/** p50 and p99 (ms) of `count` calls one at a time, after a tenth as many not timed. */
-async function unloadedLatency(dir: string, target: Target, count: number): Promise<{ p50: number; p99: number }> {
+/** p50 and p99 (ms) of `count` calls one at a time, after a tenth as many not timed; and `pid`'s CPU µs per call. */
+async function unloadedLatency(dir: string, target: Target, count: number, pid?: number) {
   await load(dir, target, Math.ceil(count / 10), join(dir, "warm-up.log"));
+  const before = pid === undefined ? undefined : procCpuSeconds(pid);
   const run = await load(dir, target, count, join(dir, "requests.log"));
+  const after = pid === undefined ? undefined : procCpuSeconds(pid);
   if (run.failed > 0) throw new Error(`${run.failed} of ${count} calls failed`);
   const latencies = h2loadLatencies(join(dir, "requests.log"));
-  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  const cpuUs = before === undefined || after === undefined ? undefined : ((after - before) * 1e6) / count;
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), cpuUs };
 }
 
 async function measure(mode: FloorMode, agencies: AgenciesChild, options: FloorOptions, dir: string) {
@@ -84,7 +87,7 @@ async function measure(mode: FloorMode, agencies: AgenciesChild, options: FloorO
       if (run.failed > 0) throw new Error(`${run.failed} calls failed`);
       perCall.push(Math.round(((after - before) / run.succeeded) * 1e6));
     }
-    const unloaded = options.unloaded > 0 ? await unloadedLatency(dir, target, options.unloaded) : undefined;
+    const unloaded = options.unloaded > 0 ? await unloadedLatency(dir, target, options.unloaded, floor.pid) : undefined;
     return { perCall, unloaded };
   } finally {
     await stopChild(floor);
@@ -128,7 +131,7 @@ try {
     console.log(`${LABELS[mode].padEnd(52)}: CPU µs per call ${perCall.join(", ")}`);
     if (unloaded !== undefined && direct !== undefined)
       console.log(
-        `${"".padEnd(52)}  one at a time: p50 ${ms(unloaded.p50)} p99 ${ms(unloaded.p99)} ms; adds ${ms(unloaded.p50 - direct.p50)} ms p50 to the agency's`,
+        `${"".padEnd(52)}  one at a time: p50 ${ms(unloaded.p50)} p99 ${ms(unloaded.p99)} ms, adds ${ms(unloaded.p50 - direct.p50)} ms p50 to the agency's; CPU µs per call ${unloaded.cpuUs?.toFixed(0) ?? "–"}`,
       );
   }
 } finally {
