@@ -238,6 +238,69 @@ export function h2loadLatencies(logFile: string): Float64Array {
   return durations;
 }
 
+/** What h2load sends to one target: the URL of the method, the framed request body's file, extra headers. */
+export interface H2loadTarget {
+  readonly url: string;
+  readonly body: string;
+  readonly headers: readonly string[];
+}
+
+export interface OneAtATime {
+  readonly run: H2loadRun;
+  /** Calls made in all: the timed ones and the tenth more before them. */
+  readonly sent: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** `cpu`'s seconds over the timed calls (and `after`), in µs per call; undefined without `cpu`. */
+  readonly cpuUs: number | undefined;
+}
+
+/**
+ * `calls` calls one at a time (one connection, one stream), after a tenth as many not timed so the connection
+ * is warm; their latency (ms) from h2load's per-request log, and the CPU `cpu` reads over them per call.
+ * `after` runs before the CPU is read again (the gateway shipping what those calls wrote).
+ */
+export async function oneAtATime(
+  target: H2loadTarget,
+  calls: number,
+  options: {
+    readonly dir: string;
+    readonly name: string;
+    readonly timeoutSeconds: number;
+    readonly cpu?: () => number | undefined;
+    readonly after?: () => Promise<void>;
+  },
+): Promise<OneAtATime> {
+  const { dir, name, timeoutSeconds, cpu, after } = options;
+  const warmUp = Math.ceil(calls / 10);
+  const load = (requests: number, logFile: string) =>
+    runH2load({
+      url: target.url,
+      bodyFile: target.body,
+      headers: target.headers,
+      requests,
+      connections: 1,
+      streams: 1,
+      timeFile: join(dir, "h2load.time"),
+      timeoutSeconds,
+      logFile,
+    });
+  await load(warmUp, join(dir, `unloaded-${name}-warm-up.log`));
+  const logFile = join(dir, `unloaded-${name}.log`);
+  const before = cpu?.();
+  const run = await load(calls, logFile);
+  await after?.();
+  const cpuAfter = cpu?.();
+  const durations = h2loadLatencies(logFile);
+  return {
+    run,
+    sent: warmUp + calls,
+    p50: percentileOf(durations, 0.5),
+    p99: percentileOf(durations, 0.99),
+    cpuUs: before === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - before) * 1e6) / calls,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The comparison
 
@@ -364,17 +427,16 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
   const answered = (target: ReferenceTarget): Promise<number> =>
     target === "gateway" ? gatewayAnswered(ctx.gatewayHttpUrl) : agencyAnswered(ctx.agenciesUrl, "welfare", "OK");
 
-  const load = (target: ReferenceTarget, requests: number, oneAtATime?: { logFile: string }): Promise<H2loadRun> =>
+  const load = (target: ReferenceTarget, requests: number): Promise<H2loadRun> =>
     runH2load({
       url: targets[target].url,
       bodyFile: targets[target].body,
       headers: targets[target].headers,
       requests,
-      connections: oneAtATime === undefined ? ctx.connections : 1,
-      streams: oneAtATime === undefined ? ctx.streams : 1,
+      connections: ctx.connections,
+      streams: ctx.streams,
       timeFile: join(ctx.dir, "h2load.time"),
       timeoutSeconds: ctx.timeoutSeconds,
-      ...(oneAtATime === undefined ? {} : { logFile: oneAtATime.logFile }),
     });
 
   const problems: string[] = [];
@@ -462,27 +524,22 @@ export async function runReference(ctx: ReferenceContext): Promise<ReferenceSumm
     const latencyMs = {} as Record<ReferenceTarget, { p50: number; p99: number }>;
     const cpuUs: Record<"nginx" | "gateway", number | undefined> = { nginx: undefined, gateway: undefined };
     for (const target of ["agency", "nginx", "gateway"] as const) {
-      const logFile = join(ctx.dir, `unloaded-${target}.log`);
-      const answeredBefore = await answered(target);
-      // A tenth more first, not timed, so the one connection is warm.
-      await load(target, Math.ceil(ctx.unloaded / 10), { logFile: join(ctx.dir, `unloaded-${target}-warm-up.log`) });
       const pid = targets[target].pid;
-      const cpu = (): number | undefined =>
-        pid === undefined ? undefined : target === "gateway" ? procTreeCpuSeconds(pid) : procCpuSeconds(pid);
-      const cpuBefore = cpu();
-      const run = await load(target, ctx.unloaded, { logFile });
-      if (target === "gateway") await ctx.settle();
-      const cpuAfter = cpu();
-      if (target !== "agency" && cpuBefore !== undefined && cpuAfter !== undefined)
-        cpuUs[target] = ((cpuAfter - cpuBefore) * 1e6) / ctx.unloaded;
+      const answeredBefore = await answered(target);
+      const timed = await oneAtATime(targets[target], ctx.unloaded, {
+        dir: ctx.dir,
+        name: target,
+        timeoutSeconds: ctx.timeoutSeconds,
+        ...(target === "agency" || pid === undefined
+          ? {}
+          : { cpu: () => (target === "gateway" ? procTreeCpuSeconds(pid) : procCpuSeconds(pid)) }),
+        ...(target === "gateway" ? { after: ctx.settle } : {}),
+      });
+      if (target !== "agency") cpuUs[target] = timed.cpuUs;
       const ok = (await answered(target)) - answeredBefore;
-      const expected = ctx.unloaded + Math.ceil(ctx.unloaded / 10);
-      if (run.failed > 0 || ok !== expected) problems.push(`one at a time, ${target}: ${ok} of ${expected} calls answered OK`);
-      const durations = h2loadLatencies(logFile);
-      latencyMs[target] = { p50: percentileOf(durations, 0.5), p99: percentileOf(durations, 0.99) };
-      ctx.progress(
-        `one at a time, ${target}: ${run.requests} calls, p50 ${latencyMs[target].p50.toFixed(3)} ms, p99 ${latencyMs[target].p99.toFixed(3)} ms`,
-      );
+      if (timed.run.failed > 0 || ok !== timed.sent) problems.push(`one at a time, ${target}: ${ok} of ${timed.sent} calls answered OK`);
+      latencyMs[target] = { p50: timed.p50, p99: timed.p99 };
+      ctx.progress(`one at a time, ${target}: ${ctx.unloaded} calls, p50 ${timed.p50.toFixed(3)} ms, p99 ${timed.p99.toFixed(3)} ms`);
     }
     const added = (target: "nginx" | "gateway") => ({
       p50: latencyMs[target].p50 - latencyMs.agency.p50,

@@ -19,9 +19,8 @@ import { parseArgs } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { InquireRequestSchema } from "../../gen/estelam/inquiry/v1/inquiry_pb.js";
 import { FLOOR_MODES, type FloorMode, WELFARE_METHOD, WELFARE_TOKEN, welfareRequest } from "./floor-server.ts";
-import { percentile } from "./load.ts";
 import { type AgenciesChild, procCpuSeconds, startAgenciesChild, startFloorChild, stopChild } from "./processes.ts";
-import { decileInquiryFrame, grpcFrame, h2loadLatencies, runH2load } from "./reference-proxy.ts";
+import { decileInquiryFrame, grpcFrame, type H2loadTarget, oneAtATime, runH2load } from "./reference-proxy.ts";
 
 /** The README's identity inquiry, framed: the floor's undici mode asks the demo civil registry for it. */
 function identityInquiryFrame(): Buffer {
@@ -41,35 +40,31 @@ interface FloorOptions {
   readonly unloaded: number;
 }
 
-interface Target {
-  readonly url: string;
-  readonly body: string;
-  readonly headers: readonly string[];
-}
+const TIMEOUT_SECONDS = 300;
 
-const load = (dir: string, target: Target, requests: number, oneAtATime?: string) =>
+/** The same load as `--reference`: 4 connections × 16 streams. */
+const load = (dir: string, target: H2loadTarget, requests: number) =>
   runH2load({
     url: target.url,
     bodyFile: target.body,
     headers: target.headers,
     requests,
-    connections: oneAtATime === undefined ? 4 : 1,
-    streams: oneAtATime === undefined ? 16 : 1,
+    connections: 4,
+    streams: 16,
     timeFile: join(dir, "time.txt"),
-    timeoutSeconds: 300,
-    ...(oneAtATime === undefined ? {} : { logFile: oneAtATime }),
+    timeoutSeconds: TIMEOUT_SECONDS,
   });
 
-/** p50 and p99 (ms) of `count` calls one at a time, after a tenth as many not timed; and `pid`'s CPU µs per call. */
-async function unloadedLatency(dir: string, target: Target, count: number, pid?: number) {
-  await load(dir, target, Math.ceil(count / 10), join(dir, "warm-up.log"));
-  const before = pid === undefined ? undefined : procCpuSeconds(pid);
-  const run = await load(dir, target, count, join(dir, "requests.log"));
-  const after = pid === undefined ? undefined : procCpuSeconds(pid);
-  if (run.failed > 0) throw new Error(`${run.failed} of ${count} calls failed`);
-  const latencies = h2loadLatencies(join(dir, "requests.log"));
-  const cpuUs = before === undefined || after === undefined ? undefined : ((after - before) * 1e6) / count;
-  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), cpuUs };
+/** `count` calls one at a time (oneAtATime), all of which must succeed; `pid`'s CPU µs per call. */
+async function unloadedLatency(dir: string, name: string, target: H2loadTarget, count: number, pid?: number) {
+  const timed = await oneAtATime(target, count, {
+    dir,
+    name,
+    timeoutSeconds: TIMEOUT_SECONDS,
+    ...(pid === undefined ? {} : { cpu: () => procCpuSeconds(pid) }),
+  });
+  if (timed.run.failed > 0) throw new Error(`${timed.run.failed} of ${count} calls failed`);
+  return timed;
 }
 
 async function measure(mode: FloorMode, agencies: AgenciesChild, options: FloorOptions, dir: string) {
@@ -77,7 +72,7 @@ async function measure(mode: FloorMode, agencies: AgenciesChild, options: FloorO
   try {
     const body = join(dir, `inquire-${mode}.bin`);
     writeFileSync(body, mode === "grpc" ? decileInquiryFrame() : identityInquiryFrame());
-    const target: Target = { url: `http://${floor.address}/estelam.inquiry.v1.InquiryService/Inquire`, body, headers: [] };
+    const target: H2loadTarget = { url: `http://${floor.address}/estelam.inquiry.v1.InquiryService/Inquire`, body, headers: [] };
     await load(dir, target, options.warmup);
     const perCall: number[] = [];
     for (let round = 0; round < options.rounds; round++) {
@@ -87,7 +82,7 @@ async function measure(mode: FloorMode, agencies: AgenciesChild, options: FloorO
       if (run.failed > 0) throw new Error(`${run.failed} calls failed`);
       perCall.push(Math.round(((after - before) / run.succeeded) * 1e6));
     }
-    const unloaded = options.unloaded > 0 ? await unloadedLatency(dir, target, options.unloaded, floor.pid) : undefined;
+    const unloaded = options.unloaded > 0 ? await unloadedLatency(dir, mode, target, options.unloaded, floor.pid) : undefined;
     return { perCall, unloaded };
   } finally {
     await stopChild(floor);
@@ -123,7 +118,7 @@ try {
     const body = join(dir, "welfare.bin");
     writeFileSync(body, grpcFrame(welfareRequest("0012345679")));
     const agency = { url: `http://${agencies.grpcAddress}${WELFARE_METHOD}`, body, headers: [`authorization: Bearer ${WELFARE_TOKEN}`] };
-    direct = await unloadedLatency(dir, agency, options.unloaded);
+    direct = await unloadedLatency(dir, "agency", agency, options.unloaded);
     console.log(`welfare agency direct (gRPC), one call at a time (${options.unloaded}): p50 ${ms(direct.p50)} p99 ${ms(direct.p99)} ms`);
   }
   for (const mode of FLOOR_MODES) {
