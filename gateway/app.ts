@@ -301,6 +301,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics.watchAuditIndex(() => running.lag());
   }
   metrics.watchAuditPending(audit.kind, () => audit.pending());
+  if (database.threadHeap !== undefined) metrics.watchThreadHeap("database", database.threadHeap);
+  if (shipper?.threadHeap !== undefined) metrics.watchThreadHeap("audit-shipper", shipper.threadHeap);
   if (journal !== undefined)
     metrics.watchAuditJournal(
       () => journal.bytes(),

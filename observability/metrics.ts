@@ -1,6 +1,7 @@
 // All Prometheus metrics of the gateway, registered into one injected prom-client registry. Labels hold
 // only catalogue ids (inquiry types, agencies, endpoints) and closed sets (outcomes, codes): never anything
 // a caller typed, and never a personal identifier.
+import type { HeapInfo } from "node:v8";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** Inquiry latency buckets, fine below 5 ms where a gateway's own cost shows. */
@@ -37,6 +38,12 @@ export interface GatewayMetrics {
   watchAuditIndex(lag: () => number): void;
   /** Makes `estelam_registry_revision` and `estelam_registry_stale_seconds` read `status()` at every scrape. */
   watchRegistry(status: () => { readonly revision: number; readonly staleSeconds: number }): void;
+  /**
+   * Makes `estelam_thread_heap_size_total_bytes{thread}` and `..._used_bytes{thread}` read the heap of the
+   * named thread (the embedded database's, the audit shipper's) at every scrape; a thread that answers
+   * undefined (being started again) is left out of that scrape.
+   */
+  watchThreadHeap(thread: string, heap: () => Promise<HeapInfo | undefined>): void;
 }
 
 export interface MetricsOptions {
@@ -114,6 +121,33 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     registers,
     collect() {
       if (registryStatus !== undefined) this.set(registryStatus().staleSeconds);
+    },
+  });
+  const threadHeaps = new Map<string, () => Promise<HeapInfo | undefined>>();
+  /** Sets `gauge` to `read` of every watched thread's heap; one scrape asks each thread once per gauge. */
+  async function collectThreadHeaps(gauge: Gauge<"thread">, read: (heap: HeapInfo) => number): Promise<void> {
+    gauge.reset();
+    for (const [thread, heap] of threadHeaps) {
+      const info = await heap();
+      if (info !== undefined) gauge.set({ thread }, read(info));
+    }
+  }
+  new Gauge({
+    name: "estelam_thread_heap_size_total_bytes",
+    help: "JavaScript heap size (bytes) of a thread of the gateway besides the main one (the embedded database, the audit shipper).",
+    labelNames: ["thread"],
+    registers,
+    collect() {
+      return collectThreadHeaps(this, (heap) => heap.total_heap_size);
+    },
+  });
+  new Gauge({
+    name: "estelam_thread_heap_size_used_bytes",
+    help: "JavaScript heap used (bytes) by a thread of the gateway besides the main one (the embedded database, the audit shipper).",
+    labelNames: ["thread"],
+    registers,
+    collect() {
+      return collectThreadHeaps(this, (heap) => heap.used_heap_size);
     },
   });
   return {
@@ -228,6 +262,9 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     },
     watchRegistry(status) {
       registryStatus = status;
+    },
+    watchThreadHeap(thread, heap) {
+      threadHeaps.set(thread, heap);
     },
   };
 }

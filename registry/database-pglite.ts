@@ -291,6 +291,7 @@ export async function openPgliteDatabase(options: PgliteOptions): Promise<Databa
       await (tx ?? base).query("select pg_notify($1, $2)", [scopedChannel(schema, channel), payload]);
     },
     reachable: () => !closed && down === undefined,
+    threadHeap: () => (closed || down !== undefined ? Promise.resolve(undefined) : worker.getHeapStatistics().catch(() => undefined)),
     async close() {
       if (closed) return;
       closed = true;

@@ -5,6 +5,8 @@
 //   - `postgres`: a PostgreSQL server shared by several gateway instances (registry/database-postgres.ts).
 // Every room keeps its tables in the database's schema (`search_path`) and its own numbered migrations;
 // notifications are scoped to the schema so two deployments on one server never hear each other.
+import type { HeapInfo } from "node:v8";
+
 export interface Queryable {
   /** Runs one statement with `$1`-style parameters. */
   query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
@@ -43,6 +45,11 @@ export interface Database extends Queryable {
   notify(channel: string, payload: string, tx?: Queryable): Promise<void>;
   /** Whether the last contact with the database succeeded. */
   reachable(): boolean;
+  /**
+   * The JavaScript heap of the thread an embedded database runs on (for the gateway's metrics); absent for a
+   * database server, undefined while the thread is being started again.
+   */
+  threadHeap?(): Promise<HeapInfo | undefined>;
   close(): Promise<void>;
 }
 

@@ -160,6 +160,8 @@ export function createThreadedKafkaShipper(options: ThreadedKafkaShipperOptions)
 
     connected: () => healthy,
 
+    threadHeap: () => worker?.getHeapStatistics().catch(() => undefined) ?? Promise.resolve(undefined),
+
     async close(timeoutMs = 2000): Promise<void> {
       closing = true;
       clearTimeout(restart);

@@ -3,6 +3,7 @@
 // durable, in order, records how far the destination has acknowledged it (a checkpoint beside the journal,
 // so a restart resumes there) and lets the journal release what was delivered. It never holds up an answer:
 // while the destination is away the journal grows, and the backlog is reported.
+import type { HeapInfo } from "node:v8";
 import type { AuditJournal } from "./journal.ts";
 
 /** What a shipper uses of the journal: where its files are, how far they are durable, and holding segments. */
@@ -17,6 +18,8 @@ export interface AuditShipper {
   backlog(): number;
   /** Whether the last attempt to deliver succeeded (or nothing needed delivering). */
   connected(): boolean;
+  /** The JavaScript heap of the thread it ships on, if it has one (for the gateway's metrics); undefined while it is not running. */
+  threadHeap?(): Promise<HeapInfo | undefined>;
   /** Delivers what it can within `timeoutMs`, then stops; what is left is delivered after the next start. */
   close(timeoutMs?: number): Promise<void>;
 }

@@ -668,6 +668,14 @@ async function workersBench(run: Run): Promise<{ ok: boolean }> {
   return { ok: problems.length === 0 };
 }
 
+/** What a soak shows of where the gateway's memory is, beside its verdict: the heap sizes of its threads. */
+const SOAK_PARTS: ReadonlyArray<readonly [string, string]> = [
+  ["main heap", "nodejs_heap_size_total_bytes"],
+  ["main external", "nodejs_external_memory_bytes"],
+  ["database heap", 'estelam_thread_heap_size_total_bytes{thread="database"}'],
+  ["shipper heap", 'estelam_thread_heap_size_total_bytes{thread="audit-shipper"}'],
+];
+
 /** --soak: steady open-loop load for a long while, the gateway's memory sampled; is it flat? */
 async function soakBench(run: Run): Promise<{ ok: boolean }> {
   const { options } = run;
@@ -692,8 +700,13 @@ async function soakBench(run: Run): Promise<{ ok: boolean }> {
       const metrics = await scrapeMetrics(httpUrl).catch(() => undefined);
       const rss = metrics?.get("process_resident_memory_bytes");
       const heap = metrics?.get("nodejs_heap_size_used_bytes");
-      if (rss !== undefined && heap !== undefined)
-        samples.push({ atSeconds: (performance.now() - started) / 1000, rssBytes: rss, heapUsedBytes: heap });
+      if (metrics === undefined || rss === undefined || heap === undefined) return;
+      const parts: Record<string, number> = {};
+      for (const [name, metric] of SOAK_PARTS) {
+        const value = metrics.get(metric);
+        if (value !== undefined) parts[name] = value;
+      }
+      samples.push({ atSeconds: (performance.now() - started) / 1000, rssBytes: rss, heapUsedBytes: heap, parts });
     };
     await sample();
     const sampler = setInterval(() => void sample(), options.sampleSeconds * 1000);

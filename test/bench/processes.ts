@@ -180,13 +180,16 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<C
 // ---------------------------------------------------------------------------------------------------------
 // Measurements
 
-/** Unlabelled samples of a Prometheus text exposition, by metric name. */
+/**
+ * The samples of a Prometheus text exposition, by metric name, with the labels as printed for a labelled one
+ * (`estelam_thread_heap_size_total_bytes{thread="database"}`).
+ */
 export async function scrapeMetrics(httpUrl: string): Promise<Map<string, number>> {
   const response = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
   if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`);
   const samples = new Map<string, number>();
   for (const line of (await response.text()).split("\n")) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)$/.exec(line);
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
     if (match !== null) samples.set(match[1] as string, Number(match[2]));
   }
   return samples;

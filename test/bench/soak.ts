@@ -19,6 +19,11 @@ export interface MemorySample {
   readonly atSeconds: number;
   readonly rssBytes: number;
   readonly heapUsedBytes: number;
+  /**
+   * Where the memory is, shown beside the verdict and not judged: the main thread's heap size, each other
+   * thread's heap size (the embedded database's, the audit shipper's), by name.
+   */
+  readonly parts?: Readonly<Record<string, number>>;
 }
 
 export interface LineFit {
@@ -68,6 +73,8 @@ export interface SoakVerdict {
   readonly windowSeconds: number;
   readonly rss: SeriesVerdict;
   readonly heapUsed: SeriesVerdict;
+  /** The same line fitted to each part (MemorySample.parts) present in every judged sample; not judged. */
+  readonly parts: ReadonlyArray<{ readonly name: string; readonly series: SeriesVerdict }>;
   readonly flat: boolean;
 }
 
@@ -104,7 +111,24 @@ export function judgeSoak(samples: readonly MemorySample[], durationSeconds: num
     kept.map((s) => s.heapUsedBytes),
     windowSeconds,
   );
-  return { warmupSeconds, samples: kept.length, windowSeconds, rss, heapUsed, flat: kept.length >= 3 && rss.flat && heapUsed.flat };
+  const names = Object.keys(kept[0]?.parts ?? {}).filter((name) => kept.every((s) => s.parts?.[name] !== undefined));
+  const parts = names.map((name) => ({
+    name,
+    series: judge(
+      xs,
+      kept.map((s) => s.parts?.[name] ?? 0),
+      windowSeconds,
+    ),
+  }));
+  return {
+    warmupSeconds,
+    samples: kept.length,
+    windowSeconds,
+    rss,
+    heapUsed,
+    parts,
+    flat: kept.length >= 3 && rss.flat && heapUsed.flat,
+  };
 }
 
 function mib(bytes: number): string {
@@ -112,14 +136,18 @@ function mib(bytes: number): string {
 }
 
 export function formatSoakVerdict(v: SoakVerdict): string {
+  const width = Math.max(10, ...v.parts.map((p) => p.name.length + 2));
+  const line = (name: string, s: SeriesVerdict): string =>
+    `${name.padEnd(width)}${mib(s.meanBytes).padStart(10)}${s.slopeMiBPerHour.toFixed(2).padStart(14)}${mib(s.riseBytes).padStart(12)}`;
   const row = (name: string, s: SeriesVerdict): string =>
-    `${name.padEnd(10)}${mib(s.meanBytes).padStart(10)}${s.slopeMiBPerHour.toFixed(2).padStart(14)}${mib(s.riseBytes).padStart(12)}${mib(s.allowedBytes).padStart(12)}   ${s.flat ? "flat" : "GROWING"}`;
+    `${line(name, s)}${mib(s.allowedBytes).padStart(12)}   ${s.flat ? "flat" : "GROWING"}`;
   return [
     `memory after a ${v.warmupSeconds.toFixed(0)} s warm-up: ${v.samples} samples over ${v.windowSeconds.toFixed(0)} s, least-squares line`,
     "",
-    `${"".padEnd(10)}${"mean MiB".padStart(10)}${"MiB / hour".padStart(14)}${"rise MiB".padStart(12)}${"allowed".padStart(12)}`,
+    `${"".padEnd(width)}${"mean MiB".padStart(10)}${"MiB / hour".padStart(14)}${"rise MiB".padStart(12)}${"allowed".padStart(12)}`,
     row("RSS", v.rss),
     row("heap used", v.heapUsed),
+    ...(v.parts.length === 0 ? [] : ["where the memory is (not judged):", ...v.parts.map((p) => line(p.name, p.series))]),
     "",
     `memory ${v.flat ? "flat" : "NOT flat"}${v.samples < 3 ? " (too few samples after the warm-up to judge: soak longer or sample more often)" : ""}`,
   ].join("\n");

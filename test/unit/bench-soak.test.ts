@@ -1,7 +1,7 @@
 // The soak's arithmetic: durations as --soak takes them, the least-squares line, and when memory is flat.
 import { describe, expect, it } from "vitest";
 import { parseBenchOptions, UsageError } from "../bench/options.ts";
-import { fitLine, judgeSoak, type MemorySample, parseDuration, soakWarmupSeconds } from "../bench/soak.ts";
+import { fitLine, formatSoakVerdict, judgeSoak, type MemorySample, parseDuration, soakWarmupSeconds } from "../bench/soak.ts";
 
 const MIB = 1024 * 1024;
 
@@ -94,5 +94,42 @@ describe("whether memory is flat", () => {
         20,
       ).flat,
     ).toBe(false);
+  });
+
+  it("shows where RSS went: a line for each part every judged sample has, which never changes the verdict", () => {
+    // RSS rises 60 MiB in one step at 1200 s; the database thread's heap takes the same step, the main heap stays.
+    const step = (t: number): number => (t < 1200 ? 0 : 60 * MIB);
+    const judged = samples(
+      1800,
+      (t) => 800 * MIB + step(t),
+      () => 100 * MIB,
+    ).map((s) => ({
+      ...s,
+      parts: {
+        "main heap": 200 * MIB,
+        "database heap": 30 * MIB + step(s.atSeconds),
+        // Missing from one judged sample (the thread was starting again): not fitted.
+        ...(s.atSeconds === 900 ? {} : { "shipper heap": 40 * MIB }),
+      },
+    }));
+    const verdict = judgeSoak(judged, 1800);
+    expect(verdict.rss.flat).toBe(false);
+    expect(verdict.parts.map((p) => p.name)).toEqual(["main heap", "database heap"]);
+    const [main, database] = verdict.parts;
+    expect(Math.abs(main?.series.riseBytes ?? Number.NaN)).toBeLessThan(MIB);
+    expect((database?.series.riseBytes ?? 0) / MIB).toBeCloseTo(verdict.rss.riseBytes / MIB, 5);
+    const text = formatSoakVerdict(verdict);
+    // A part's row has its mean, slope and rise, and no bound or verdict.
+    expect(text).toMatch(/^database heap +\d+\.\d +\d+\.\d\d +\d+\.\d$/m);
+    expect(text).toContain("where the memory is (not judged):");
+    expect(text).not.toContain("shipper heap");
+    // Without parts, the same samples give the same verdict and no such lines.
+    const bare = judgeSoak(
+      judged.map(({ parts: _, ...s }) => s),
+      1800,
+    );
+    expect(bare.flat).toBe(verdict.flat);
+    expect(bare.parts).toEqual([]);
+    expect(formatSoakVerdict(bare)).not.toContain("where the memory is");
   });
 });
